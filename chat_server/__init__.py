@@ -1,0 +1,1 @@
+"""chat_server: a self-hostable, Telegram-like messenger backend."""

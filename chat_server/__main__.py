@@ -1,0 +1,72 @@
+"""Command line: `python -m chat_server serve | migrate | seed`."""
+
+import argparse
+import logging
+import sys
+
+from chat_server.config import get_settings
+from chat_server.embedded_db import resolve_database_url
+
+
+def _serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from chat_server.app import create_app
+
+    settings = get_settings()
+    database_url = resolve_database_url(settings)
+    app = create_app(settings, database_url=database_url)
+    uvicorn.run(
+        app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level=settings.log_level,
+        # Clients behind a reverse proxy: trust X-Forwarded-* only from loopback.
+        proxy_headers=True,
+    )
+
+
+def _migrate(args: argparse.Namespace) -> None:
+    from chat_server.migrate import upgrade_to_head
+
+    upgrade_to_head(resolve_database_url(get_settings()))
+    print("database schema is up to date")
+
+
+def _seed(args: argparse.Namespace) -> None:
+    from chat_server.seed import run_seed
+
+    run_seed(resolve_database_url(get_settings()))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m chat_server",
+        description="chat_server: a Telegram-like messenger backend. Without DATABASE_URL "
+        "every command uses the embedded PostgreSQL in DATA_DIR/pg (default .data/pg).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP + Socket.IO server (uvicorn)")
+    serve.add_argument("--host", help="address to bind (default: HOST or 0.0.0.0)")
+    serve.add_argument("--port", type=int, help="port to bind (default: PORT or 8000)")
+    serve.set_defaults(handler=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations (alembic head)")
+    migrate.set_defaults(handler=_migrate)
+
+    seed = commands.add_parser(
+        "seed", help="create demo users, chats and messages (safe to run twice)"
+    )
+    seed.set_defaults(handler=_seed)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=get_settings().log_level.upper(), stream=sys.stderr)
+    args.handler(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""create_app(): the FastAPI app (REST, static page) as one ASGI app."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
+
+from chat_server.auth.router import router as auth_router
+from chat_server.chats.router import router as chats_router
+from chat_server.config import Settings, get_settings
+from chat_server.groups.router import router as groups_router
+from chat_server.health import router as health_router
+from chat_server.http_errors import install_error_handlers
+from chat_server.messages.router import router as messages_router
+from chat_server.runtime import Runtime, build_runtime
+from chat_server.users.router import router as users_router
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+def create_app(settings: Settings | None = None, *, database_url: str) -> FastAPI:
+    settings = settings or get_settings()
+    runtime = build_runtime(settings, database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await runtime.engine.dispose()
+
+    app = FastAPI(
+        title="chat_server",
+        summary="A self-hostable, Telegram-like messenger: REST + Socket.IO",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-Total-Count"],
+    )
+    for router in (
+        health_router,
+        auth_router,
+        users_router,
+        chats_router,
+        groups_router,
+        messages_router,
+    ):
+        app.include_router(router)
+    _mount_web_client(app)
+    return app
+
+
+def _mount_web_client(app: FastAPI) -> None:
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+
+
+def runtime_of(app: FastAPI) -> Runtime:
+    runtime: Runtime = app.state.runtime
+    return runtime

@@ -1,0 +1,68 @@
+"""Auth routes: register, token (OAuth2 form, for Swagger), login (JSON)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from chat_server.auth import service
+from chat_server.auth.schemas import LoginIn, TokenOut
+from chat_server.deps import RuntimeDep, SessionDep
+from chat_server.http_errors import error_responses
+from chat_server.users.schemas import UserCreate, UserOut
+from chat_server.users.service import register_user
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an account",
+    responses=error_responses(409, 422),
+)
+async def register(body: UserCreate, session: SessionDep, runtime: RuntimeDep) -> UserOut:
+    """Register with a name, an email (unique, case-insensitive) and an 8 to 128 character
+    password. The password is stored only as an argon2 hash."""
+    user = await register_user(
+        session=session,
+        settings=runtime.settings,
+        name=body.name,
+        email=str(body.email),
+        password=body.password,
+    )
+    return UserOut.model_validate(user)
+
+
+@router.post(
+    "/token",
+    summary="Log in with the OAuth2 password form",
+    responses=error_responses(401, 422, 429),
+)
+async def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    session: SessionDep,
+    runtime: RuntimeDep,
+) -> TokenOut:
+    """OAuth2 password flow: `username` is the email. Swagger's Authorize button uses it."""
+    access_token = await service.login(
+        session=session,
+        settings=runtime.settings,
+        rate_limiter=runtime.rate_limiter,
+        email=form.username,
+        password=form.password,
+    )
+    return TokenOut(access_token=access_token)
+
+
+@router.post("/login", summary="Log in with JSON", responses=error_responses(401, 422, 429))
+async def login(body: LoginIn, session: SessionDep, runtime: RuntimeDep) -> TokenOut:
+    """Exchange an email and password for a bearer token (JWT, HS256, expires)."""
+    access_token = await service.login(
+        session=session,
+        settings=runtime.settings,
+        rate_limiter=runtime.rate_limiter,
+        email=str(body.email),
+        password=body.password,
+    )
+    return TokenOut(access_token=access_token)

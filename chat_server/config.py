@@ -1,0 +1,57 @@
+"""Settings from the environment (and `.env`), read only through get_settings()."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    # Unset: `serve`, `migrate` and `seed` start the embedded PostgreSQL in DATA_DIR/pg.
+    database_url: str | None = None
+    jwt_secret: SecretStr | None = None
+    jwt_expire_minutes: int = Field(default=24 * 60, ge=1)
+    cors_origins: Annotated[list[str], NoDecode] = [
+        "http://localhost:8000",
+        "http://127.0.0.1:8000",
+    ]
+    redis_url: str | None = None
+    data_dir: Path = Path(".data")
+    host: str = "0.0.0.0"
+    port: int = 8000
+    log_level: str = "info"
+    # A `limits` rate string per user, e.g. "30/10seconds" or "5/second;100/minute".
+    message_rate_limit: str = "30/10seconds"
+    login_rate_limit: str = "10/minute"
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=65536, ge=8)
+    db_pool_size: int = Field(default=10, ge=1)
+    # The page and socket.io clients may send at most this many bytes per packet.
+    max_socket_payload_bytes: int = 64 * 1024
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_driver(cls, value: str | None) -> str | None:
+        """Accept the usual postgresql:// form and use asyncpg for it."""
+        if not value:
+            return None
+        for prefix in ("postgresql://", "postgres://"):
+            if value.startswith(prefix):
+                return "postgresql+asyncpg://" + value[len(prefix) :]
+        return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

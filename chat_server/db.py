@@ -1,0 +1,47 @@
+"""Engine, session factory and the declarative Base with a constraint naming convention."""
+
+from collections.abc import AsyncIterator
+
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+SessionFactory = async_sessionmaker[AsyncSession]
+
+
+def make_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        database_url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+    )
+
+
+def make_session_factory(engine: AsyncEngine) -> SessionFactory:
+    # expire_on_commit=False: services return ORM objects that are read after commit.
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def session_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
+    """One session per request or socket event; services commit, never this teardown."""
+    async with factory() as session:
+        yield session

@@ -1,0 +1,45 @@
+"""FastAPI dependencies: the runtime, a per-request session, the current user."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat_server.auth.service import authenticate
+from chat_server.errors import Unauthorized
+from chat_server.runtime import Runtime
+from chat_server.users.models import User
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    # Services commit; this teardown only closes (it runs after the response is sent).
+    async with runtime.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_current_user(
+    runtime: RuntimeDep,
+    session: SessionDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User:
+    if not token:
+        raise Unauthorized("not authenticated")
+    return await authenticate(session=session, settings=runtime.settings, token=token)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]

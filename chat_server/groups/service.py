@@ -1,0 +1,182 @@
+"""Groups: create, view, rename, delete, add and remove members, leave."""
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat_server.chats.models import GROUP, MEMBER, OWNER, Chat, ChatMember
+from chat_server.chats.service import access_chat, describe_chat, list_member_ids
+from chat_server.errors import Conflict, Forbidden, NotFound
+from chat_server.events import ChatDeleted, ChatJoined, ChatLeft, ChatUpdated, Publisher
+from chat_server.groups.models import Group
+from chat_server.groups.schemas import GroupOut
+from chat_server.messages.read_status import complete_reads, lock_chat
+from chat_server.users.models import User
+
+
+async def create_group(
+    *,
+    session: AsyncSession,
+    publisher: Publisher,
+    creator_id: int,
+    name: str,
+    member_ids: list[int],
+) -> GroupOut:
+    """A group and its chat; the creator is its owner and a member."""
+    others = sorted(set(member_ids) - {creator_id})
+    if others:
+        found = set(
+            (await session.execute(select(User.id).where(User.id.in_(others)))).scalars().all()
+        )
+        missing = sorted(set(others) - found)
+        if missing:
+            raise NotFound(f"no such users: {', '.join(map(str, missing))}")
+    chat = Chat(type=GROUP, name=name)
+    session.add(chat)
+    await session.flush()
+    group = Group(name=name, creator_id=creator_id, chat_id=chat.id)
+    session.add(group)
+    session.add(ChatMember(chat_id=chat.id, user_id=creator_id, role=OWNER))
+    session.add_all(ChatMember(chat_id=chat.id, user_id=uid, role=MEMBER) for uid in others)
+    await session.commit()
+    out = await _group_out(session, group)
+    await publisher.publish(
+        ChatJoined(
+            chat_id=chat.id,
+            user_ids=[creator_id, *others],
+            chat=(await describe_chat(session, chat)).model_dump(mode="json"),
+            announce_to_chat=False,
+        )
+    )
+    return out
+
+
+async def _group_out(session: AsyncSession, group: Group) -> GroupOut:
+    chat = await session.get(Chat, group.chat_id, populate_existing=True)
+    assert chat is not None  # groups.chat_id is a NOT NULL foreign key
+    described = await describe_chat(session, chat)
+    return GroupOut(
+        id=group.id,
+        name=group.name,
+        creator_id=group.creator_id,
+        chat_id=group.chat_id,
+        created_at=group.created_at,
+        last_seq=chat.last_seq,
+        members=described.members,
+    )
+
+
+async def _member_group(session: AsyncSession, *, user_id: int, group_id: int) -> Group:
+    """The group, if the caller is a member; the same NotFound otherwise."""
+    group = await session.get(Group, group_id)
+    if group is None:
+        raise NotFound("group not found")
+    try:
+        await access_chat(session, user_id=user_id, chat_id=group.chat_id)
+    except NotFound:
+        raise NotFound("group not found") from None
+    return group
+
+
+def _require_creator(group: Group, user_id: int, action: str) -> None:
+    if group.creator_id != user_id:
+        raise Forbidden(f"only the group's creator can {action}")
+
+
+async def get_group(*, session: AsyncSession, user_id: int, group_id: int) -> GroupOut:
+    group = await _member_group(session, user_id=user_id, group_id=group_id)
+    return await _group_out(session, group)
+
+
+async def rename_group(
+    *, session: AsyncSession, publisher: Publisher, user_id: int, group_id: int, name: str
+) -> GroupOut:
+    group = await _member_group(session, user_id=user_id, group_id=group_id)
+    _require_creator(group, user_id, "rename it")
+    group.name = name
+    chat = await session.get(Chat, group.chat_id)
+    assert chat is not None
+    chat.name = name
+    await session.commit()
+    out = await _group_out(session, group)
+    await publisher.publish(
+        ChatUpdated(
+            chat_id=chat.id, chat=(await describe_chat(session, chat)).model_dump(mode="json")
+        )
+    )
+    return out
+
+
+async def delete_group(
+    *, session: AsyncSession, publisher: Publisher, user_id: int, group_id: int
+) -> None:
+    """Delete the group, its chat and every message in it (creator only)."""
+    group = await _member_group(session, user_id=user_id, group_id=group_id)
+    _require_creator(group, user_id, "delete it")
+    chat_id = group.chat_id
+    await lock_chat(session, chat_id)
+    members = await list_member_ids(session, chat_id)
+    await session.execute(delete(Chat).where(Chat.id == chat_id))
+    await session.commit()
+    await publisher.publish(ChatDeleted(chat_id=chat_id, user_ids=members))
+
+
+async def add_member(
+    *, session: AsyncSession, publisher: Publisher, actor_id: int, group_id: int, user_id: int
+) -> GroupOut:
+    """Add a user (creator only). They start with everything so far counted as read,
+    so they never hold back the read status of older messages."""
+    group = await _member_group(session, user_id=actor_id, group_id=group_id)
+    _require_creator(group, actor_id, "add members")
+    if await session.get(User, user_id) is None:
+        raise NotFound("user not found")
+    chat = await lock_chat(session, group.chat_id)
+    assert chat is not None
+    added = (
+        await session.execute(
+            insert(ChatMember)
+            .values(chat_id=chat.id, user_id=user_id, role=MEMBER, last_read_seq=chat.last_seq)
+            .on_conflict_do_nothing()
+            .returning(ChatMember.user_id)
+        )
+    ).scalar_one_or_none()
+    if added is None:
+        await session.rollback()
+        raise Conflict("this user is already a member")
+    await session.commit()
+    out = await _group_out(session, group)
+    await publisher.publish(
+        ChatJoined(
+            chat_id=chat.id,
+            user_ids=[user_id],
+            chat=(await describe_chat(session, chat)).model_dump(mode="json"),
+        )
+    )
+    return out
+
+
+async def remove_member(
+    *, session: AsyncSession, publisher: Publisher, actor_id: int, group_id: int, user_id: int
+) -> None:
+    """Remove a member (creator) or leave (self). The creator cannot leave: they delete
+    the group instead. Leaving can complete the read status of messages the leaver
+    had not read; their senders are told."""
+    group = await _member_group(session, user_id=actor_id, group_id=group_id)
+    if actor_id != user_id:
+        _require_creator(group, actor_id, "remove other members")
+    elif group.creator_id == actor_id:
+        raise Conflict("the creator cannot leave the group; delete it instead")
+    await lock_chat(session, group.chat_id)
+    removed = (
+        await session.execute(
+            delete(ChatMember)
+            .where(ChatMember.chat_id == group.chat_id, ChatMember.user_id == user_id)
+            .returning(ChatMember.user_id)
+        )
+    ).scalar_one_or_none()
+    if removed is None:
+        await session.rollback()
+        raise NotFound("this user is not a member")
+    newly_read = await complete_reads(session, chat_id=group.chat_id)
+    await session.commit()
+    await publisher.publish(ChatLeft(chat_id=group.chat_id, user_id=user_id, newly_read=newly_read))

@@ -1,0 +1,38 @@
+"""The one place domain errors become HTTP responses."""
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from chat_server.errors import DomainError, RateLimited, Unauthorized
+
+
+class ErrorOut(BaseModel):
+    detail: str
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
+    """OpenAPI `responses` for a route's possible errors."""
+    descriptions = {
+        401: "Missing, malformed or expired token",
+        403: "Not allowed for this user",
+        404: "Not found, or not a member",
+        409: "Conflict",
+        422: "Invalid input",
+        429: "Rate limited",
+    }
+    return {s: {"model": ErrorOut, "description": descriptions[s]} for s in statuses}
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    headers = {}
+    if isinstance(exc, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, RateLimited):
+        headers["Retry-After"] = "1"
+    return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)

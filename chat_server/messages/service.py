@@ -1,0 +1,193 @@
+"""Messages: exactly-once send, read watermarks, history."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat_server.chats.models import Chat, ChatMember
+from chat_server.chats.service import access_chat
+from chat_server.errors import IdempotencyConflict, NotFound, ValidationFailed
+from chat_server.events import MessageSent, Publisher, ReadReceipt
+from chat_server.messages.models import MAX_TEXT_LENGTH, Message
+from chat_server.messages.read_status import complete_reads, lock_chat
+from chat_server.messages.schemas import MessageOut
+from chat_server.rate_limit import RateLimiter
+
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class SendResult:
+    message: MessageOut
+    duplicate: bool
+
+
+async def send_message(
+    *,
+    session: AsyncSession,
+    publisher: Publisher,
+    rate_limiter: RateLimiter | None,
+    sender_id: int,
+    chat_id: int,
+    text: str,
+    client_msg_id: uuid.UUID,
+) -> SendResult:
+    """Store a message exactly once per (sender, client_msg_id) and broadcast it once.
+
+    The UNIQUE (sender_id, client_msg_id) constraint is the guarantee: the INSERT does
+    nothing when another send with the same id won, and then we read the winner. The
+    seq comes from chats.last_seq in the same transaction; a lost race rolls back, so
+    duplicates never burn a number.
+    """
+    _check_text(text)
+    await access_chat(session, user_id=sender_id, chat_id=chat_id)
+    existing = await _find_sent(session, sender_id, client_msg_id)
+    if existing is not None:
+        return _duplicate_of(existing, chat_id=chat_id, text=text)
+    if rate_limiter is not None:
+        await rate_limiter.check("message", str(sender_id))
+
+    # Locks the chat row until commit: seq and send time are taken in one order.
+    seq = (
+        await session.execute(
+            update(Chat)
+            .where(
+                Chat.id == chat_id,
+                select(ChatMember.user_id)
+                .where(ChatMember.chat_id == chat_id, ChatMember.user_id == sender_id)
+                .exists(),
+            )
+            .values(last_seq=Chat.last_seq + 1)
+            .returning(Chat.last_seq)
+        )
+    ).scalar_one_or_none()
+    if seq is None:  # removed from the chat a moment ago
+        await session.rollback()
+        raise NotFound("chat not found")
+    stored = (
+        await session.execute(
+            insert(Message)
+            .values(
+                chat_id=chat_id,
+                sender_id=sender_id,
+                text=text,
+                client_msg_id=client_msg_id,
+                seq=seq,
+                created_at=func.clock_timestamp(),
+            )
+            .on_conflict_do_nothing(index_elements=["sender_id", "client_msg_id"])
+            .returning(Message)
+        )
+    ).scalar_one_or_none()
+    if stored is None:
+        await session.rollback()  # gives the seq back
+        winner = await _find_sent(session, sender_id, client_msg_id)
+        if winner is None:  # pragma: no cover - the conflicting row is committed by now
+            raise IdempotencyConflict("a send with this client_msg_id did not complete")
+        return _duplicate_of(winner, chat_id=chat_id, text=text)
+    await session.commit()
+    message = MessageOut.model_validate(stored)
+    await publisher.publish(MessageSent(chat_id=chat_id, message=message.model_dump(mode="json")))
+    return SendResult(message=message, duplicate=False)
+
+
+def _check_text(text: str) -> None:
+    # The edges validate with pydantic already; services are also called directly.
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_LENGTH:
+        raise ValidationFailed(f"text must be 1 to {MAX_TEXT_LENGTH} characters and not blank")
+
+
+async def _find_sent(
+    session: AsyncSession, sender_id: int, client_msg_id: uuid.UUID
+) -> Message | None:
+    result = await session.execute(
+        select(Message).where(
+            Message.sender_id == sender_id, Message.client_msg_id == client_msg_id
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+def _duplicate_of(existing: Message, *, chat_id: int, text: str) -> SendResult:
+    if existing.chat_id != chat_id or existing.text != text:
+        raise IdempotencyConflict("this client_msg_id was already used for a different message")
+    return SendResult(message=MessageOut.model_validate(existing), duplicate=True)
+
+
+async def mark_read(
+    *, session: AsyncSession, publisher: Publisher, user_id: int, chat_id: int, seq: int
+) -> int:
+    """Move the caller's watermark forward to `seq` (never back, never past the last
+    message) and return it. Messages that thereby become read by everyone are flipped
+    and their senders are told, once."""
+    if seq < 0:
+        raise ValidationFailed("seq must not be negative")
+    await access_chat(session, user_id=user_id, chat_id=chat_id)
+    chat = await lock_chat(session, chat_id)
+    member = await session.get(
+        ChatMember, (chat_id, user_id), with_for_update=True, populate_existing=True
+    )
+    if chat is None or member is None:
+        await session.rollback()
+        raise NotFound("chat not found")
+    previous = member.last_read_seq
+    target = min(seq, chat.last_seq)
+    if target <= previous:
+        await session.rollback()
+        return previous
+    member.last_read_seq = target
+    await session.flush()
+    newly_read = await complete_reads(session, chat_id=chat_id, after_seq=previous)
+    await session.commit()
+    await publisher.publish(
+        ReadReceipt(chat_id=chat_id, user_id=user_id, last_read_seq=target, newly_read=newly_read)
+    )
+    return target
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    messages: list[MessageOut]
+    total: int
+
+
+async def list_history(
+    *,
+    session: AsyncSession,
+    user_id: int,
+    chat_id: int,
+    limit: int = 50,
+    offset: int = 0,
+    after_seq: int | None = None,
+    before_seq: int | None = None,
+) -> HistoryPage:
+    """A page of a chat's messages, ascending by send time.
+
+    Ordered by seq: seq and send time agree by construction (both are taken under the
+    chat row lock), and seq is what the unique index serves. `after_seq` pages forward
+    from a point; `before_seq` returns the page just before a point (still ascending).
+    """
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE}")
+    if offset < 0:
+        raise ValidationFailed("offset must not be negative")
+    chat, _ = await access_chat(session, user_id=user_id, chat_id=chat_id)
+    stmt = select(Message).where(Message.chat_id == chat_id)
+    if after_seq is not None:
+        stmt = stmt.where(Message.seq > after_seq)
+    if before_seq is not None:
+        stmt = stmt.where(Message.seq < before_seq)
+    newest_first = before_seq is not None and after_seq is None
+    stmt = stmt.order_by(Message.seq.desc() if newest_first else Message.seq)
+    rows: Sequence[Message] = (
+        (await session.execute(stmt.offset(offset).limit(limit))).scalars().all()
+    )
+    messages = [MessageOut.model_validate(row) for row in rows]
+    if newest_first:
+        messages.reverse()
+    # Messages are never deleted one by one and seq is gapless, so this is the count.
+    return HistoryPage(messages=messages, total=chat.last_seq)

@@ -1,0 +1,81 @@
+"""Password hashing (argon2 via passlib) and JWT access tokens (python-jose, HS256 pinned)."""
+
+import asyncio
+import secrets
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from jose import JWTError, jwt
+from passlib.context import CryptContext
+
+from chat_server.config import Settings
+from chat_server.errors import Unauthorized
+
+JWT_ALGORITHM = "HS256"
+
+
+@lru_cache
+def _password_context(time_cost: int, memory_kib: int) -> CryptContext:
+    return CryptContext(
+        schemes=["argon2"],
+        argon2__time_cost=time_cost,
+        argon2__memory_cost=memory_kib,
+        argon2__parallelism=1,
+    )
+
+
+def _context(settings: Settings) -> CryptContext:
+    return _password_context(settings.password_hash_time_cost, settings.password_hash_memory_kib)
+
+
+async def hash_password(settings: Settings, password: str) -> str:
+    # Argon2 is slow on purpose; keep it off the event loop.
+    hashed: str = await asyncio.to_thread(_context(settings).hash, password)
+    return hashed
+
+
+async def verify_password(settings: Settings, password: str, hashed: str) -> bool:
+    ok: bool = await asyncio.to_thread(_context(settings).verify, password, hashed)
+    return ok
+
+
+def jwt_secret(settings: Settings) -> str:
+    """JWT_SECRET, or a random secret generated once and kept in DATA_DIR (local runs)."""
+    if settings.jwt_secret is not None and settings.jwt_secret.get_secret_value():
+        return settings.jwt_secret.get_secret_value()
+    return _stored_secret(settings.data_dir.resolve() / "jwt_secret")
+
+
+@lru_cache
+def _stored_secret(path: Path) -> str:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def create_access_token(settings: Settings, user_id: int) -> str:
+    now = datetime.now(UTC)
+    claims = {
+        "sub": str(user_id),
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=settings.jwt_expire_minutes)).timestamp()),
+    }
+    token: str = jwt.encode(claims, jwt_secret(settings), algorithm=JWT_ALGORITHM)
+    return token
+
+
+def user_id_from_token(settings: Settings, token: str) -> int:
+    """The token's user id; Unauthorized if it is malformed, forged or expired."""
+    try:
+        claims = jwt.decode(
+            token,
+            jwt_secret(settings),
+            algorithms=[JWT_ALGORITHM],
+            options={"require_exp": True, "require_sub": True},
+        )
+        return int(claims["sub"])
+    except (JWTError, KeyError, ValueError, TypeError) as exc:
+        raise Unauthorized("invalid or expired token") from exc
