@@ -11,11 +11,11 @@ from chat_server.embedded_db import resolve_database_url
 def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from chat_server.app import create_app
+    from chat_server.app import create_asgi_app
 
     settings = get_settings()
     database_url = resolve_database_url(settings)
-    app = create_app(settings, database_url=database_url)
+    app = create_asgi_app(settings, database_url=database_url)
     uvicorn.run(
         app,
         host=args.host or settings.host,

@@ -1,9 +1,10 @@
-"""create_app(): the FastAPI app (REST, static page) as one ASGI app."""
+"""create_app(): FastAPI (REST, static page) and Socket.IO wrapped as one ASGI app."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import socketio
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
@@ -16,15 +17,23 @@ from chat_server.groups.router import router as groups_router
 from chat_server.health import router as health_router
 from chat_server.http_errors import install_error_handlers
 from chat_server.messages.router import router as messages_router
+from chat_server.realtime.handlers import register_handlers
+from chat_server.realtime.publisher import SocketPublisher
+from chat_server.realtime.server import create_socket_server
 from chat_server.runtime import Runtime, build_runtime
+from chat_server.users.presence import make_presence
 from chat_server.users.router import router as users_router
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def create_app(settings: Settings | None = None, *, database_url: str) -> FastAPI:
+    """The REST app; `app.state.sio` is its Socket.IO server (see create_asgi_app)."""
     settings = settings or get_settings()
     runtime = build_runtime(settings, database_url)
+    sio = create_socket_server(settings)
+    runtime.publisher = SocketPublisher(sio)
+    register_handlers(sio, runtime, make_presence(settings.redis_url))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -38,6 +47,7 @@ def create_app(settings: Settings | None = None, *, database_url: str) -> FastAP
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    app.state.sio = sio
     install_error_handlers(app)
     app.add_middleware(
         CORSMiddleware,
@@ -66,6 +76,13 @@ def _mount_web_client(app: FastAPI) -> None:
         return FileResponse(STATIC_DIR / "index.html")
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
+
+
+def create_asgi_app(settings: Settings | None = None, *, database_url: str) -> socketio.ASGIApp:
+    """What uvicorn serves: Socket.IO at /socket.io, everything else to FastAPI (whose
+    lifespan still runs through the wrapper)."""
+    app = create_app(settings, database_url=database_url)
+    return socketio.ASGIApp(app.state.sio, other_asgi_app=app, socketio_path="socket.io")
 
 
 def runtime_of(app: FastAPI) -> Runtime:

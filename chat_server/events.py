@@ -65,7 +65,32 @@ class ChatUpdated:
     chat: Json
 
 
-Event = MessageSent | ReadReceipt | ChatJoined | ChatLeft | ChatDeleted | ChatUpdated
+@dataclass(frozen=True)
+class Typing:
+    chat_id: int
+    user_id: int
+    # The typist's socket, which does not need to hear itself.
+    origin: str | None = None
+
+
+@dataclass(frozen=True)
+class PresenceChanged:
+    user_id: int
+    online: bool
+    last_seen: str
+    chat_ids: list[int]
+
+
+Event = (
+    MessageSent
+    | ReadReceipt
+    | ChatJoined
+    | ChatLeft
+    | ChatDeleted
+    | ChatUpdated
+    | Typing
+    | PresenceChanged
+)
 
 
 class Publisher(Protocol):

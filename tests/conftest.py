@@ -57,7 +57,7 @@ def database_url(data_dir: Path) -> Iterator[str]:
     server = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
     name = "chat_test_" + uuid.uuid4().hex[:12]
     if server:
-        admin_url = Settings(database_url=server).database_url
+        admin_url = Settings(_env_file=None, database_url=server).database_url  # type: ignore[call-arg]
         assert admin_url is not None
     else:
         admin_url = with_database(
@@ -84,7 +84,8 @@ async def _drop_database(admin_url: str, name: str) -> None:
 @pytest.fixture(scope="session")
 def settings(database_url: str, data_dir: Path) -> Settings:
     env = test_env(database_url, data_dir)
-    return Settings(**{key.lower(): value for key, value in env.items()})  # type: ignore[arg-type]
+    values = {key.lower(): value for key, value in env.items()}
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @pytest.fixture(scope="session")
@@ -118,14 +119,22 @@ def free_port() -> int:
         return port
 
 
+def server_env(env: dict[str, str]) -> dict[str, str]:
+    """The environment for a server process: the test settings, nothing from a developer's
+    `.env` (the process runs in another folder) and no inherited REDIS_URL."""
+    full_env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **env}
+    for name in ("TEST_DATABASE_URL", "REDIS_URL"):
+        if name not in env:
+            full_env.pop(name, None)
+    return full_env
+
+
 def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     """`python -m chat_server serve` as a real process, exactly as users run it."""
-    full_env = {**os.environ, **env}
-    full_env.pop("TEST_DATABASE_URL", None)
     return subprocess.Popen(
         [sys.executable, "-m", "chat_server", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=PROJECT_ROOT,
-        env=full_env,
+        cwd=env["DATA_DIR"],
+        env=server_env(env),
         start_new_session=True,
     )
 

@@ -208,7 +208,7 @@ async def _unread_counts(
         )
         .group_by(Message.chat_id)
     )
-    return {chat_id: count for chat_id, count in rows.tuples().all()}
+    return {chat_id: count for chat_id, count in rows.all()}
 
 
 async def _peers(session: AsyncSession, user_id: int, chats: Sequence[Chat]) -> dict[int, PeerOut]:
@@ -222,7 +222,7 @@ async def _peers(session: AsyncSession, user_id: int, chats: Sequence[Chat]) -> 
     rows = await session.execute(
         select(User.id, User.name).where(User.id.in_(set(other_by_chat.values())))
     )
-    names = dict(rows.tuples().all())
+    names = dict(rows.all())
     return {
         chat_id: PeerOut(id=other, name=names[other])
         for chat_id, other in other_by_chat.items()

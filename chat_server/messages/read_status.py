@@ -53,7 +53,7 @@ async def complete_reads(
         .execution_options(synchronize_session=False)
     )
     by_sender: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for message_id, sender_id, seq in rows.tuples().all():
+    for message_id, sender_id, seq in rows.all():
         by_sender[sender_id].append((seq, message_id))
     return [
         MessagesRead(

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from chat_server.chats.models import Chat, ChatMember
 from chat_server.chats.service import access_chat
 from chat_server.errors import IdempotencyConflict, NotFound, ValidationFailed
-from chat_server.events import MessageSent, Publisher, ReadReceipt
+from chat_server.events import MessageSent, Publisher, ReadReceipt, Typing
 from chat_server.messages.models import MAX_TEXT_LENGTH, Message
 from chat_server.messages.read_status import complete_reads, lock_chat
 from chat_server.messages.schemas import MessageOut
@@ -191,3 +191,16 @@ async def list_history(
         messages.reverse()
     # Messages are never deleted one by one and seq is gapless, so this is the count.
     return HistoryPage(messages=messages, total=chat.last_seq)
+
+
+async def notify_typing(
+    *,
+    session: AsyncSession,
+    publisher: Publisher,
+    user_id: int,
+    chat_id: int,
+    origin: str | None = None,
+) -> None:
+    """Tell the chat's other members that the caller is typing."""
+    await access_chat(session, user_id=user_id, chat_id=chat_id)
+    await publisher.publish(Typing(chat_id=chat_id, user_id=user_id, origin=origin))

@@ -1,0 +1,51 @@
+"""The one place domain errors become Socket.IO error acks."""
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from chat_server.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+Payload = TypeVar("Payload", bound=BaseModel)
+Ack = dict[str, Any]
+
+
+def ok(**fields: Any) -> Ack:
+    return {"ok": True, **fields}
+
+
+def error_ack(code: str, message: str) -> Ack:
+    return {"ok": False, "error": {"code": code, "message": message}}
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(p) for p in error["loc"]) or "payload"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)
+
+
+async def run_acked(
+    model: type[Payload],
+    args: tuple[Any, ...],
+    action: Callable[[Payload], Awaitable[Ack]],
+) -> Ack:
+    """Validate the event's payload, run the action, and turn any failure into an error
+    ack, so bad input never breaks the handler or the connection."""
+    data = args[0] if args else None
+    try:
+        payload = model.model_validate(data)
+    except ValidationError as exc:
+        return error_ack("validation_error", _describe(exc))
+    try:
+        return await action(payload)
+    except DomainError as exc:
+        return error_ack(exc.code, exc.message)
+    except Exception:
+        logger.exception("socket event failed")
+        return error_ack("internal", "internal error")

@@ -1,0 +1,127 @@
+"""Socket.IO event handlers: parse the payload, call a service, ack. Nothing else."""
+
+import logging
+from typing import Any
+
+import socketio
+from socketio.exceptions import ConnectionRefusedError as SocketRefused
+
+from chat_server.auth.service import authenticate
+from chat_server.errors import Unauthorized
+from chat_server.messages import service as messages
+from chat_server.messages.schemas import SocketChatIn, SocketReadIn, SocketSendIn, SocketSyncIn
+from chat_server.realtime.acks import Ack, ok, run_acked
+from chat_server.realtime.rooms import chat_room, user_room
+from chat_server.runtime import Runtime
+from chat_server.users.presence import Presence, user_connected, user_disconnected
+
+logger = logging.getLogger(__name__)
+
+
+def register_handlers(sio: socketio.AsyncServer, runtime: Runtime, presence: Presence) -> None:
+    async def user_id_of(sid: str) -> int:
+        session = await sio.get_session(sid)
+        user_id: int = session["user_id"]
+        return user_id
+
+    async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not isinstance(token, str) or not token:
+            raise SocketRefused("unauthorized")
+        async with runtime.sessions() as session:
+            try:
+                user = await authenticate(session=session, settings=runtime.settings, token=token)
+            except Unauthorized:
+                raise SocketRefused("unauthorized") from None
+            await sio.save_session(sid, {"user_id": user.id})
+            # Join the user room first: a chat joined from now on reaches this socket.
+            await sio.enter_room(sid, user_room(user.id))
+            chat_ids = await user_connected(
+                session=session,
+                publisher=runtime.publisher,
+                presence=presence,
+                user_id=user.id,
+                connection_id=sid,
+            )
+        for chat_id in chat_ids:
+            await sio.enter_room(sid, chat_room(chat_id))
+
+    async def disconnect(sid: str, *args: Any) -> None:
+        user_id = await user_id_of(sid)
+        async with runtime.sessions() as session:
+            await user_disconnected(
+                session=session,
+                publisher=runtime.publisher,
+                presence=presence,
+                user_id=user_id,
+                connection_id=sid,
+            )
+
+    async def send_message(sid: str, *args: Any) -> Ack:
+        async def action(payload: SocketSendIn) -> Ack:
+            async with runtime.sessions() as session:
+                result = await messages.send_message(
+                    session=session,
+                    publisher=runtime.publisher,
+                    rate_limiter=runtime.rate_limiter,
+                    sender_id=await user_id_of(sid),
+                    chat_id=payload.chat_id,
+                    text=payload.text,
+                    client_msg_id=payload.client_msg_id,
+                )
+            return ok(message=result.message.model_dump(mode="json"), duplicate=result.duplicate)
+
+        return await run_acked(SocketSendIn, args, action)
+
+    async def read(sid: str, *args: Any) -> Ack:
+        async def action(payload: SocketReadIn) -> Ack:
+            async with runtime.sessions() as session:
+                last_read_seq = await messages.mark_read(
+                    session=session,
+                    publisher=runtime.publisher,
+                    user_id=await user_id_of(sid),
+                    chat_id=payload.chat_id,
+                    seq=payload.seq,
+                )
+            return ok(last_read_seq=last_read_seq)
+
+        return await run_acked(SocketReadIn, args, action)
+
+    async def typing(sid: str, *args: Any) -> Ack:
+        async def action(payload: SocketChatIn) -> Ack:
+            async with runtime.sessions() as session:
+                await messages.notify_typing(
+                    session=session,
+                    publisher=runtime.publisher,
+                    user_id=await user_id_of(sid),
+                    chat_id=payload.chat_id,
+                    origin=sid,
+                )
+            return ok()
+
+        return await run_acked(SocketChatIn, args, action)
+
+    async def sync(sid: str, *args: Any) -> Ack:
+        async def action(payload: SocketSyncIn) -> Ack:
+            async with runtime.sessions() as session:
+                page = await messages.list_history(
+                    session=session,
+                    user_id=await user_id_of(sid),
+                    chat_id=payload.chat_id,
+                    limit=payload.limit,
+                    after_seq=payload.after_seq,
+                )
+            return ok(messages=[m.model_dump(mode="json") for m in page.messages])
+
+        return await run_acked(SocketSyncIn, args, action)
+
+    handlers = {
+        "connect": connect,
+        "disconnect": disconnect,
+        "send_message": send_message,
+        "read": read,
+        "typing": typing,
+        "sync": sync,
+    }
+    for event, handler in handlers.items():
+        sio.on(event, handler=handler)

@@ -1,0 +1,107 @@
+"""The only emitter: turns committed domain events into Socket.IO events."""
+
+import socketio
+
+from chat_server.events import (
+    ChatDeleted,
+    ChatJoined,
+    ChatLeft,
+    ChatUpdated,
+    Event,
+    MessageSent,
+    MessagesRead,
+    PresenceChanged,
+    ReadReceipt,
+    Typing,
+)
+from chat_server.realtime.rooms import (
+    JOIN_ORDER,
+    LEAVE_ORDER,
+    chat_room,
+    send_membership_order,
+    user_room,
+)
+
+
+class SocketPublisher:
+    def __init__(self, server: socketio.AsyncServer) -> None:
+        self._sio = server
+
+    async def publish(self, event: Event) -> None:
+        match event:
+            case MessageSent():
+                await self._sio.emit("message", event.message, room=chat_room(event.chat_id))
+            case ReadReceipt():
+                await self._sio.emit(
+                    "read_receipt",
+                    {
+                        "chat_id": event.chat_id,
+                        "user_id": event.user_id,
+                        "last_read_seq": event.last_read_seq,
+                    },
+                    room=chat_room(event.chat_id),
+                )
+                await self._messages_read(event.newly_read)
+            case Typing():
+                await self._sio.emit(
+                    "typing",
+                    {"chat_id": event.chat_id, "user_id": event.user_id},
+                    room=chat_room(event.chat_id),
+                    skip_sid=event.origin,
+                )
+            case ChatJoined():
+                for user_id in event.user_ids:
+                    await send_membership_order(
+                        self._sio, JOIN_ORDER, user_id=user_id, chat_id=event.chat_id
+                    )
+                    await self._sio.emit("chat_joined", event.chat, room=user_room(user_id))
+                if event.announce_to_chat:
+                    for user_id in event.user_ids:
+                        await self._sio.emit(
+                            "member_added",
+                            {"chat_id": event.chat_id, "user_id": user_id},
+                            room=chat_room(event.chat_id),
+                        )
+            case ChatLeft():
+                payload = {"chat_id": event.chat_id, "user_id": event.user_id}
+                await self._sio.emit("member_removed", payload, room=chat_room(event.chat_id))
+                await send_membership_order(
+                    self._sio, LEAVE_ORDER, user_id=event.user_id, chat_id=event.chat_id
+                )
+                await self._sio.emit(
+                    "chat_left", {"chat_id": event.chat_id}, room=user_room(event.user_id)
+                )
+                await self._messages_read(event.newly_read)
+            case ChatDeleted():
+                for user_id in event.user_ids:
+                    await send_membership_order(
+                        self._sio, LEAVE_ORDER, user_id=user_id, chat_id=event.chat_id
+                    )
+                    await self._sio.emit(
+                        "chat_left", {"chat_id": event.chat_id}, room=user_room(user_id)
+                    )
+            case ChatUpdated():
+                await self._sio.emit("chat_updated", event.chat, room=chat_room(event.chat_id))
+            case PresenceChanged():
+                for chat_id in event.chat_ids:
+                    await self._sio.emit(
+                        "presence",
+                        {
+                            "user_id": event.user_id,
+                            "online": event.online,
+                            "last_seen": event.last_seen,
+                        },
+                        room=chat_room(chat_id),
+                    )
+
+    async def _messages_read(self, batches: list[MessagesRead]) -> None:
+        for batch in batches:
+            await self._sio.emit(
+                "messages_read",
+                {
+                    "chat_id": batch.chat_id,
+                    "message_ids": batch.message_ids,
+                    "up_to_seq": batch.up_to_seq,
+                },
+                room=user_room(batch.sender_id),
+            )

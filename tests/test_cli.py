@@ -1,0 +1,67 @@
+"""The command line, run as users run it."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+
+COMMANDS = ["serve", "migrate", "seed"]
+
+
+def _run(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = PROJECT_ROOT
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chat_server", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def test_help_lists_every_command():
+    result = _run("--help")
+    assert result.returncode == 0
+    for command in COMMANDS:
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_has_help(command):
+    result = _run(command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout
+
+
+def test_serve_help_names_host_and_port():
+    result = _run("serve", "--help")
+    assert "--host" in result.stdout
+    assert "--port" in result.stdout
+
+
+def test_migrate_without_database_url_uses_the_embedded_postgres(tmp_path: Path):
+    # Run in an empty folder, so no developer's .env can name a database.
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "DATA_DIR": str(tmp_path / "data"),
+        "HOME": str(tmp_path),
+    }
+    first = _run("migrate", env=env, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "data" / "pg" / "PG_VERSION").exists()
+    again = _run("migrate", env=env, cwd=tmp_path)  # idempotent
+    assert again.returncode == 0, again.stderr
+
+
+def test_live_server_answers_docs_and_ready(live_server):
+    docs = httpx.get(live_server.base_url + "/docs")
+    assert docs.status_code == 200
+    assert "swagger" in docs.text.lower()
+    assert httpx.get(live_server.base_url + "/ready").json() == {"status": "ok"}
