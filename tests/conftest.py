@@ -23,6 +23,7 @@ from chat_server.config import Settings
 from chat_server.embedded_db import ensure_database, start_embedded_server, with_database
 from chat_server.migrate import upgrade_to_head
 from tests.helpers import LiveServer, plain_dsn
+from tests.realtime_fixtures import connect, http, users  # noqa: F401  (fixtures)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEST_JWT_SECRET = "test-only-secret-" + uuid.uuid4().hex

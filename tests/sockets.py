@@ -27,7 +27,7 @@ class RecordingClient:
     def __init__(self) -> None:
         self.sio = socketio.AsyncClient(reconnection=False)
         self.received: dict[str, list[Any]] = defaultdict(list)
-        for event in EVENTS:
+        for event in (*EVENTS, "connect_error"):
             self.sio.on(event, handler=self._recorder(event))
 
     def _recorder(self, event: str) -> Callable[[Any], None]:
@@ -46,15 +46,15 @@ class RecordingClient:
             wait_timeout=10,
         )
 
-    async def call(self, event: str, data: Any = None, timeout: float = 10) -> Any:
-        return await self.sio.call(event, data, timeout=timeout)
+    async def call(self, event: str, data: Any = None, within: float = 10) -> Any:
+        return await self.sio.call(event, data, timeout=within)
 
     async def wait_for(
-        self, event: str, predicate: Callable[[list[Any]], bool] | None = None, timeout: float = 10
+        self, event: str, predicate: Callable[[list[Any]], bool] | None = None, within: float = 10
     ) -> list[Any]:
         """Wait until the events of this name satisfy `predicate` (default: at least one)."""
         check = predicate or (lambda items: len(items) > 0)
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         while not check(self.received[event]):
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"timed out waiting for {event}: {self.received[event]!r}")

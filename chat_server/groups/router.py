@@ -4,7 +4,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
-from chat_server.chats.schemas import UserId
 from chat_server.deps import CurrentUser, RuntimeDep, SessionDep
 from chat_server.groups import service
 from chat_server.groups.schemas import GroupCreate, GroupOut, GroupRename, MemberAdd
@@ -109,7 +108,7 @@ async def add_member(
 )
 async def remove_member(
     group_id: GroupIdPath,
-    user_id: Annotated[UserId, Path()],
+    user_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="The member's user id")],
     user: CurrentUser,
     session: SessionDep,
     runtime: RuntimeDep,

@@ -1,6 +1,8 @@
 """Messages: exactly-once send, read watermarks, history."""
 
+import asyncio
 import uuid
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,6 +20,20 @@ from chat_server.messages.schemas import MessageOut
 from chat_server.rate_limit import RateLimiter
 
 MAX_PAGE = 200
+
+# Sends into one chat from this process, each held from taking its seq until its
+# broadcast is out, so broadcasts leave in seq order. The database row lock already
+# serialises these sends; this only keeps commit-then-emit from being overtaken.
+# Exactly-once storage does not depend on it (the UNIQUE constraint does that).
+_broadcast_order: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def _chat_lock(chat_id: int) -> asyncio.Lock:
+    lock = _broadcast_order.get(chat_id)
+    if lock is None:
+        lock = asyncio.Lock()
+        _broadcast_order[chat_id] = lock
+    return lock
 
 
 @dataclass(frozen=True)
@@ -51,6 +67,32 @@ async def send_message(
     if rate_limiter is not None:
         await rate_limiter.check("message", str(sender_id))
 
+    async with _chat_lock(chat_id):
+        stored = await _store_new(
+            session, sender_id=sender_id, chat_id=chat_id, text=text, client_msg_id=client_msg_id
+        )
+        if stored is None:
+            winner = await _find_sent(session, sender_id, client_msg_id)
+            if winner is None:  # pragma: no cover - the conflicting row is committed by now
+                raise IdempotencyConflict("a send with this client_msg_id did not complete")
+            return _duplicate_of(winner, chat_id=chat_id, text=text)
+        message = MessageOut.model_validate(stored)
+        await publisher.publish(
+            MessageSent(chat_id=chat_id, message=message.model_dump(mode="json"))
+        )
+    return SendResult(message=message, duplicate=False)
+
+
+async def _store_new(
+    session: AsyncSession,
+    *,
+    sender_id: int,
+    chat_id: int,
+    text: str,
+    client_msg_id: uuid.UUID,
+) -> Message | None:
+    """Insert and commit the message with the chat's next seq; None when a parallel send
+    with the same client_msg_id won (then nothing is kept and no seq is used)."""
     # Locks the chat row until commit: seq and send time are taken in one order.
     seq = (
         await session.execute(
@@ -85,14 +127,9 @@ async def send_message(
     ).scalar_one_or_none()
     if stored is None:
         await session.rollback()  # gives the seq back
-        winner = await _find_sent(session, sender_id, client_msg_id)
-        if winner is None:  # pragma: no cover - the conflicting row is committed by now
-            raise IdempotencyConflict("a send with this client_msg_id did not complete")
-        return _duplicate_of(winner, chat_id=chat_id, text=text)
+        return None
     await session.commit()
-    message = MessageOut.model_validate(stored)
-    await publisher.publish(MessageSent(chat_id=chat_id, message=message.model_dump(mode="json")))
-    return SendResult(message=message, duplicate=False)
+    return stored
 
 
 def _check_text(text: str) -> None:

@@ -1,0 +1,100 @@
+"""Read receipts, typing and presence over Socket.IO."""
+
+import asyncio
+import uuid
+
+from tests.helpers import group, private_chat
+
+
+def _payload(chat_id: int, text: str) -> dict:
+    return {"chat_id": chat_id, "text": text, "client_msg_id": str(uuid.uuid4())}
+
+
+async def test_private_read_notifies_the_sender_once(http, users, connect):
+    alice, bob = await users("Alice", "Bob")
+    chat_id = await private_chat(http, alice, bob)
+    alice_tab, bob_tab = await connect(alice), await connect(bob)
+    sent = [
+        (await alice_tab.call("send_message", _payload(chat_id, f"m{i}")))["message"]
+        for i in range(3)
+    ]
+    ack = await bob_tab.call("read", {"chat_id": chat_id, "seq": 2})
+    assert ack == {"ok": True, "last_read_seq": 2}
+    notes = await alice_tab.wait_for("messages_read")
+    assert notes == [
+        {"chat_id": chat_id, "message_ids": [sent[0]["id"], sent[1]["id"]], "up_to_seq": 2}
+    ]
+    receipts = await alice_tab.wait_for("read_receipt")
+    assert receipts == [{"chat_id": chat_id, "user_id": bob.id, "last_read_seq": 2}]
+    # Backwards or repeated reads change nothing and notify nobody.
+    assert (await bob_tab.call("read", {"chat_id": chat_id, "seq": 1}))["last_read_seq"] == 2
+    assert (await bob_tab.call("read", {"chat_id": chat_id, "seq": 2}))["last_read_seq"] == 2
+    await asyncio.sleep(0.3)
+    assert len(alice_tab.received["messages_read"]) == 1
+    assert bob_tab.received["messages_read"] == []
+
+
+async def test_group_of_four_is_read_only_after_the_third_reader(http, users, connect):
+    alice, bob, carol, dave = await users("Alice", "Bob", "Carol", "Dave")
+    chat_id = (await group(http, alice, [bob, carol, dave]))["chat_id"]
+    alice_tab = await connect(alice)
+    readers = [await connect(u) for u in (bob, carol, dave)]
+    message = (await alice_tab.call("send_message", _payload(chat_id, "team")))["message"]
+    for reader in readers[:2]:
+        await reader.call("read", {"chat_id": chat_id, "seq": message["seq"]})
+    await alice_tab.wait_for("read_receipt", lambda items: len(items) == 2)
+    await asyncio.sleep(0.2)
+    assert alice_tab.received["messages_read"] == []
+    await readers[2].call("read", {"chat_id": chat_id, "seq": message["seq"]})
+    notes = await alice_tab.wait_for("messages_read")
+    assert notes == [{"chat_id": chat_id, "message_ids": [message["id"]], "up_to_seq": 1}]
+    await asyncio.sleep(0.2)
+    assert len(alice_tab.received["messages_read"]) == 1
+
+
+async def test_a_member_leaving_completes_the_read_and_notifies_the_sender(http, users, connect):
+    alice, bob, carol = await users("Alice", "Bob", "Carol")
+    team = await group(http, alice, [bob, carol])
+    chat_id = team["chat_id"]
+    alice_tab, bob_tab = await connect(alice), await connect(bob)
+    message = (await alice_tab.call("send_message", _payload(chat_id, "x")))["message"]
+    await bob_tab.call("read", {"chat_id": chat_id, "seq": message["seq"]})
+    await asyncio.sleep(0.2)
+    assert alice_tab.received["messages_read"] == []
+    left = await http.delete(f"/groups/{team['id']}/members/{carol.id}", headers=carol.headers)
+    assert left.status_code == 204
+    notes = await alice_tab.wait_for("messages_read")
+    assert notes == [{"chat_id": chat_id, "message_ids": [message["id"]], "up_to_seq": 1}]
+
+
+async def test_typing_reaches_the_others_but_not_the_typist(http, users, connect):
+    alice, bob, carol = await users("Alice", "Bob", "Carol")
+    chat_id = (await group(http, alice, [bob]))["chat_id"]
+    alice_tab, bob_tab, carol_tab = await connect(alice), await connect(bob), await connect(carol)
+    assert await alice_tab.call("typing", {"chat_id": chat_id}) == {"ok": True}
+    assert await bob_tab.wait_for("typing") == [{"chat_id": chat_id, "user_id": alice.id}]
+    await asyncio.sleep(0.2)
+    assert alice_tab.received["typing"] == []
+    assert carol_tab.received["typing"] == []
+    refused = await carol_tab.call("typing", {"chat_id": chat_id})
+    assert refused["ok"] is False and refused["error"]["code"] == "not_found"
+
+
+async def test_presence_goes_offline_only_when_the_last_tab_closes(http, users, connect):
+    alice, bob = await users("Alice", "Bob")
+    await private_chat(http, alice, bob)
+    bob_tab = await connect(bob)
+    alice_tab1 = await connect(alice)
+    online = await bob_tab.wait_for("presence")
+    assert online[0]["user_id"] == alice.id and online[0]["online"] is True
+    alice_tab2 = await connect(alice)
+    await alice_tab1.disconnect()
+    await asyncio.sleep(0.3)
+    assert [p["online"] for p in bob_tab.received["presence"]] == [True]
+    await alice_tab2.disconnect()
+    events = await bob_tab.wait_for("presence", lambda items: len(items) == 2)
+    assert events[1]["user_id"] == alice.id
+    assert events[1]["online"] is False
+    assert events[1]["last_seen"]
+    me = (await http.get("/users/me", headers=alice.headers)).json()
+    assert me["last_seen_at"] is not None
