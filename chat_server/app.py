@@ -33,7 +33,7 @@ def create_app(settings: Settings | None = None, *, database_url: str) -> FastAP
     runtime = build_runtime(settings, database_url)
     sio = create_socket_server(settings)
     runtime.publisher = SocketPublisher(sio)
-    register_handlers(sio, runtime, make_presence(settings.redis_url))
+    register_handlers(sio, runtime, make_presence(settings.redis_url, settings.redis_namespace))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

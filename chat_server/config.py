@@ -20,6 +20,9 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8000",
     ]
     redis_url: str | None = None
+    # Prefix of everything this deployment keeps in Redis (pub/sub channel, presence,
+    # rate limits), so several deployments can share one Redis.
+    redis_namespace: str = "chat_server"
     data_dir: Path = Path(".data")
     host: str = "0.0.0.0"
     port: int = 8000

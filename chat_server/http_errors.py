@@ -12,7 +12,8 @@ class ErrorOut(BaseModel):
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
-    """OpenAPI `responses` for a route's possible errors."""
+    """OpenAPI `responses` for a route's possible errors. 422 is left to FastAPI, which
+    documents its real body (a list of validation errors)."""
     descriptions = {
         401: "Missing, malformed or expired token",
         403: "Not allowed for this user",
@@ -21,7 +22,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
         422: "Invalid input",
         429: "Rate limited",
     }
-    return {s: {"model": ErrorOut, "description": descriptions[s]} for s in statuses}
+    return {s: {"model": ErrorOut, "description": descriptions[s]} for s in statuses if s != 422}
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:

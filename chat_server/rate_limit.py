@@ -10,9 +10,16 @@ from chat_server.errors import RateLimited
 class RateLimiter:
     """Checks one named limit (e.g. "message") for one key (e.g. a user id)."""
 
-    def __init__(self, limits_by_name: dict[str, str], redis_url: str | None = None) -> None:
+    def __init__(
+        self,
+        limits_by_name: dict[str, str],
+        redis_url: str | None = None,
+        namespace: str = "chat_server",
+    ) -> None:
         storage: Storage = (
-            RedisStorage("async+" + redis_url, implementation="redispy")
+            RedisStorage(
+                "async+" + redis_url, implementation="redispy", key_prefix=f"{namespace}:limits"
+            )
             if redis_url
             else MemoryStorage()
         )

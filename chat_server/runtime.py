@@ -28,6 +28,7 @@ def build_runtime(settings: Settings, database_url: str) -> Runtime:
         rate_limiter=RateLimiter(
             {"message": settings.message_rate_limit, "login": settings.login_rate_limit},
             redis_url=settings.redis_url,
+            namespace=settings.redis_namespace,
         ),
         publisher=NullPublisher(),
     )

@@ -30,7 +30,7 @@ TEST_JWT_SECRET = "test-only-secret-" + uuid.uuid4().hex
 TABLES = "messages, chat_members, groups, chats, users"
 
 
-def test_env(database_url: str, data_dir: Path) -> dict[str, str]:
+def settings_env(database_url: str, data_dir: Path) -> dict[str, str]:
     """Settings for every server the tests start: cheap hashing, no rate limit noise."""
     return {
         "DATABASE_URL": database_url,
@@ -84,7 +84,7 @@ async def _drop_database(admin_url: str, name: str) -> None:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str, data_dir: Path) -> Settings:
-    env = test_env(database_url, data_dir)
+    env = settings_env(database_url, data_dir)
     values = {key.lower(): value for key, value in env.items()}
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
@@ -167,7 +167,7 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 def live_server(database_url: str, data_dir: Path) -> Iterator[LiveServer]:
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    env = test_env(database_url, data_dir)
+    env = settings_env(database_url, data_dir)
     env["CORS_ORIGINS"] = base_url
     process = start_server(env, port)
     try:

@@ -41,7 +41,11 @@ class ChatRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
         if message.get("event") in MEMBERSHIP_ORDERS:
-            await apply_membership_order(self.server, message["event"], message["data"])
+            # The manager wraps emit arguments in a list.
+            data = message["data"]
+            await apply_membership_order(
+                self.server, message["event"], data[0] if isinstance(data, list) else data
+            )
             return
         await super()._handle_emit(message)
 

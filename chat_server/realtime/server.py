@@ -7,7 +7,11 @@ from chat_server.realtime.rooms import ChatRedisManager
 
 
 def create_socket_server(settings: Settings) -> socketio.AsyncServer:
-    manager = ChatRedisManager(settings.redis_url) if settings.redis_url else None
+    manager = (
+        ChatRedisManager(settings.redis_url, channel=settings.redis_namespace)
+        if settings.redis_url
+        else None
+    )
     return socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,

@@ -49,12 +49,12 @@ class LocalPresence:
 class RedisPresence:
     """Several processes: a Redis set of connection ids per user (SADD/SREM are atomic)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, namespace: str) -> None:
         self._redis = aioredis.from_url(url)
+        self._namespace = namespace
 
-    @staticmethod
-    def _key(user_id: int) -> str:
-        return f"chat_server:presence:{user_id}"
+    def _key(self, user_id: int) -> str:
+        return f"{self._namespace}:presence:{user_id}"
 
     async def connected(self, user_id: int, sid: str) -> bool:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -74,8 +74,8 @@ class RedisPresence:
         return bool(await self._redis.scard(self._key(user_id)))
 
 
-def make_presence(redis_url: str | None) -> Presence:
-    return RedisPresence(redis_url) if redis_url else LocalPresence()
+def make_presence(redis_url: str | None, namespace: str) -> Presence:
+    return RedisPresence(redis_url, namespace) if redis_url else LocalPresence()
 
 
 async def user_connected(

@@ -1,0 +1,132 @@
+"""Two server processes sharing PostgreSQL and Redis act as one."""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+import redis
+
+from tests.conftest import free_port, settings_env, start_server, stop_server, wait_ready
+from tests.helpers import group, plain_dsn, private_chat, register
+from tests.sockets import connected
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _redis_reachable() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def two_servers(database_url: str, data_dir: Path) -> Iterator[tuple[str, str]]:
+    if not _redis_reachable():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must provide Redis at {REDIS_URL}")
+        pytest.skip(f"no Redis reachable at {REDIS_URL}; the multi-process test needs one")
+    ports = [free_port(), free_port()]
+    urls = [f"http://127.0.0.1:{p}" for p in ports]
+    # A channel of our own, so parallel runs on one Redis never hear each other.
+    channel = "chat_test_" + uuid.uuid4().hex[:8]
+    processes = []
+    for port in ports:
+        env = settings_env(database_url, data_dir)
+        env.update(REDIS_URL=REDIS_URL, CORS_ORIGINS=",".join(urls), REDIS_NAMESPACE=channel)
+        processes.append(start_server(env, port))
+    try:
+        for url, process in zip(urls, processes, strict=True):
+            wait_ready(url, process)
+        yield urls[0], urls[1]
+    finally:
+        for process in processes:
+            stop_server(process)
+
+
+@pytest.fixture
+async def http_a(two_servers) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=two_servers[0], timeout=30) as client:
+        yield client
+
+
+async def test_message_sent_on_a_reaches_a_socket_on_b(two_servers, http_a):
+    url_a, url_b = two_servers
+    alice, bob = await register(http_a, "Alice"), await register(http_a, "Bob")
+    chat_id = await private_chat(http_a, alice, bob)
+    alice_on_a = await connected(url_a, alice.token)
+    bob_on_b = await connected(url_b, bob.token)
+    try:
+        ack = await alice_on_a.call(
+            "send_message",
+            {"chat_id": chat_id, "text": "across", "client_msg_id": str(uuid.uuid4())},
+        )
+        assert (await bob_on_b.wait_for("message")) == [ack["message"]]
+        # A read on B notifies the sender on A.
+        await bob_on_b.call("read", {"chat_id": chat_id, "seq": ack["message"]["seq"]})
+        notes = await alice_on_a.wait_for("messages_read")
+        assert notes == [
+            {"chat_id": chat_id, "message_ids": [ack["message"]["id"]], "up_to_seq": 1}
+        ]
+    finally:
+        await alice_on_a.disconnect()
+        await bob_on_b.disconnect()
+
+
+async def test_member_added_through_a_receives_on_b_without_reconnecting(two_servers, http_a):
+    _url_a, url_b = two_servers
+    alice, bob, dave = [await register(http_a, n) for n in ("Alice", "Bob", "Dave")]
+    team = await group(http_a, alice, [bob])
+    dave_on_b = await connected(url_b, dave.token)
+    try:
+        added = await http_a.post(
+            f"/groups/{team['id']}/members", json={"user_id": dave.id}, headers=alice.headers
+        )
+        assert added.status_code == 201
+        assert (await dave_on_b.wait_for("chat_joined"))[0]["id"] == team["chat_id"]
+        sent = await http_a.post(
+            f"/chats/{team['chat_id']}/messages", json={"text": "hi dave"}, headers=alice.headers
+        )
+        assert (await dave_on_b.wait_for("message"))[0]["id"] == sent.json()["id"]
+    finally:
+        await dave_on_b.disconnect()
+
+
+async def test_same_client_id_on_both_processes_at_once_is_stored_once(
+    two_servers, http_a, database_url
+):
+    """No in-process lock can help here: only the UNIQUE constraint makes this hold."""
+    url_a, url_b = two_servers
+    alice, bob = await register(http_a, "Alice"), await register(http_a, "Bob")
+    chat_id = await private_chat(http_a, alice, bob)
+    tabs = [await connected(url, alice.token) for url in (url_a, url_b) for _ in range(3)]
+    bob_on_b = await connected(url_b, bob.token)
+    try:
+        for round_no in range(10):
+            payload = {
+                "chat_id": chat_id,
+                "text": f"r{round_no}",
+                "client_msg_id": str(uuid.uuid4()),
+            }
+            acks = await asyncio.gather(
+                *(t.call("send_message", payload) for t in tabs for _ in range(5))
+            )
+            assert len({a["message"]["id"] for a in acks}) == 1
+            assert sum(not a["duplicate"] for a in acks) == 1
+        conn = await asyncpg.connect(plain_dsn(database_url))
+        try:
+            seqs = [r["seq"] for r in await conn.fetch("SELECT seq FROM messages ORDER BY seq")]
+        finally:
+            await conn.close()
+        assert seqs == list(range(1, 11))
+        got = await bob_on_b.wait_for("message", lambda items: len(items) >= 10)
+        await asyncio.sleep(0.3)
+        assert sorted(m["seq"] for m in got) == list(range(1, 11))
+    finally:
+        for tab in (*tabs, bob_on_b):
+            await tab.disconnect()
