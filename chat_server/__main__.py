@@ -2,6 +2,7 @@
 
 import argparse
 import logging
+import signal
 import sys
 
 from chat_server.config import get_settings
@@ -16,6 +17,10 @@ def _serve(args: argparse.Namespace) -> None:
     settings = get_settings()
     database_url = resolve_database_url(settings)
     app = create_asgi_app(settings, database_url=database_url)
+    # uvicorn re-raises SIGTERM after its graceful shutdown with the handler that was
+    # installed before it ran: exit through SystemExit, so atexit stops the embedded
+    # PostgreSQL too.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     uvicorn.run(
         app,
         host=args.host or settings.host,
