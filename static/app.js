@@ -1,0 +1,189 @@
+// Entry point: session start and end, and the glue between the server's events and the views.
+
+import { api, getToken, setToken, setUnauthorizedHandler } from "./api.js";
+import { clearOutbox, pump, restoreOutbox } from "./outbox.js";
+import { connect, disconnect, request } from "./socket.js";
+import { store } from "./store.js";
+import { initAuth, showAuth } from "./ui/auth.js";
+import { initChatList } from "./ui/chatlist.js";
+import { closeChat, initChatView, loadMembers, markVisibleRead, showChat } from "./ui/chatview.js";
+import { $ } from "./ui/dom.js";
+import { closeDialog, groupDialog, newChatDialog, newGroupDialog } from "./ui/dialogs.js";
+
+const SYNC_LIMIT = 100;
+
+async function startSession() {
+  const me = await api.me();
+  store.reset();
+  store.me = me;
+  store.rememberUsers([me]);
+  $("#me-name").textContent = me.name;
+  $("#connection-state").textContent = "connecting…";
+  $("#auth-view").hidden = true;
+  $("#app-view").hidden = false;
+  closeChat();
+  await refreshChats();
+  restoreOutbox();
+  connect({ onConnect, onUnauthorized: expired, handlers: serverEvents });
+}
+
+function endSession(message) {
+  disconnect();
+  clearOutbox();
+  closeDialog();
+  setToken(null);
+  store.reset();
+  showAuth(message);
+}
+
+let expiring = false;
+function expired() {
+  if (expiring) return;
+  expiring = true;
+  endSession("Your session has expired. Please log in again.");
+  expiring = false;
+}
+
+async function refreshChats() {
+  store.setChats(await api.chats());
+  if (store.activeChatId && !store.chats.has(store.activeChatId)) {
+    closeChat("You are no longer a member of that chat.");
+  }
+  loadMissingNames();
+}
+
+/** The chat list names the last sender of a group; fetch members whose names are unknown. */
+function loadMissingNames() {
+  for (const chat of store.chats.values()) {
+    const sender = chat.last_message?.sender_id;
+    if (chat.type === "group" && sender && !store.users.has(sender) && !store.members.has(chat.id)) {
+      loadMembers(chat.id).catch(() => {});
+    }
+  }
+}
+
+/** Fetch what arrived in a chat while this page was not listening. */
+async function syncChat(chatId) {
+  for (;;) {
+    const log = store.logs.get(chatId);
+    if (!log?.loaded) return;
+    const ack = await request("sync", { chat_id: chatId, after_seq: log.newestSeq, limit: SYNC_LIMIT });
+    store.addMessages(chatId, ack.messages ?? []);
+    if ((ack.messages ?? []).length < SYNC_LIMIT) return;
+  }
+}
+
+/** Runs after every connect: send what waits, catch up, refresh counters and watermarks. */
+async function onConnect() {
+  pump();
+  try {
+    await Promise.all([...store.logs.keys()].map(syncChat));
+    await refreshChats();
+    if (store.activeChatId) await loadMembers(store.activeChatId);
+    markVisibleRead();
+  } catch (error) {
+    // A dropped connection mid-way is retried on the next connect.
+    console.warn("catch-up after connect failed:", error.message);
+  }
+}
+
+let refreshTimer = null;
+function refreshSoon() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => refreshChats().catch(() => {}), 300);
+}
+
+const serverEvents = {
+  message(message) {
+    const chat = store.chats.get(message.chat_id);
+    if (!chat) {
+      refreshSoon();
+      return;
+    }
+    store.setTyping(message.chat_id, message.sender_id, false);
+    const fresh = store.addMessages(message.chat_id, [message]);
+    const fromOther = message.sender_id !== store.me.id;
+    if (fresh.length > 0 && fromOther && message.seq > (chat.last_read_seq ?? 0)) {
+      chat.unread_count = (chat.unread_count ?? 0) + 1;
+      store.emit("chats");
+      markVisibleRead(); // an open, focused chat reads it right away
+    }
+  },
+  messages_read: (payload) => store.markRead(payload),
+  read_receipt: (payload) => store.applyReadReceipt(payload),
+  typing: ({ chat_id: chatId, user_id: userId }) => {
+    if (userId !== store.me.id) store.setTyping(chatId, userId, true);
+  },
+  presence: (payload) => store.setPresence(payload),
+  chat_joined(chat) {
+    if (chat?.id !== undefined) store.upsertChat(chat);
+    refreshSoon();
+  },
+  chat_left({ chat_id: chatId }) {
+    const wasOpen = store.activeChatId === chatId;
+    store.removeChat(chatId);
+    if (wasOpen) closeChat("You are no longer a member of that chat.");
+  },
+  member_added: (payload) => memberChange(payload),
+  member_removed: (payload) => memberChange(payload),
+};
+
+function memberChange({ chat_id: chatId, user_id: userId }) {
+  // My own removal is handled by chat_left; the chat is no longer mine to fetch.
+  if (userId === store.me.id || !store.members.has(chatId)) return;
+  loadMembers(chatId).catch(() => {});
+}
+
+function openChat(chatId) {
+  if (!store.chats.has(chatId)) return;
+  showChat(chatId).catch((error) => console.warn("could not open chat:", error.message));
+}
+
+function wire() {
+  setUnauthorizedHandler(expired);
+  initAuth({ onLoggedIn: startSession });
+  initChatList({ onOpen: openChat });
+  initChatView({
+    onBack: () => closeChat(),
+    onInfo: (chatId) => groupDialog(chatId, { onLeft: () => closeChat("You left the group.") }),
+  });
+  $("#logout").addEventListener("click", () => endSession());
+  $("#new-chat").addEventListener("click", () => newChatDialog({ onOpened: openChat }));
+  $("#new-group").addEventListener("click", () =>
+    newGroupDialog({
+      onCreated: async (chatId) => {
+        await refreshChats();
+        openChat(chatId);
+      },
+    }),
+  );
+  store.on("connection", () => {
+    if (store.me) store.setPresence({ user_id: store.me.id, online: store.connected });
+    $("#offline-banner").hidden = store.connected || !store.me;
+    $("#connection-state").textContent = store.connected ? "online" : "offline, reconnecting…";
+    $("#connection-state").classList.toggle("online", store.connected);
+  });
+}
+
+/** Start with the saved token; if the server cannot be reached, keep it and retry. */
+async function resume() {
+  try {
+    await startSession();
+  } catch (error) {
+    if (error.status === 401) return; // expired() already showed the login form
+    // Down, failing, or this page is being unloaded: never log out for that.
+    disconnect();
+    showAuth(`Cannot reach the server (${error.message}). Retrying…`);
+    setTimeout(() => {
+      if (getToken() && !$("#auth-view").hidden) resume();
+    }, 3000);
+  }
+}
+
+function boot() {
+  wire();
+  if (getToken()) resume();
+  else showAuth();
+}
+
+boot();

@@ -1,0 +1,92 @@
+// Messages the user wrote that the server has not acknowledged yet. They are sent one at a
+// time, in order, each with its client_msg_id; after a reconnect (or a reload) the same ids
+// are sent again, so the server stores every message exactly once.
+
+import { store } from "./store.js";
+import { AckError, request } from "./socket.js";
+import { uuid4 } from "./util.js";
+
+// Errors that a later try can fix; anything else (validation, forbidden …) is final.
+const RETRYABLE = new Set(["rate_limited", "internal"]);
+const RETRY_DELAY_MS = 2000;
+
+let queue = []; // pending messages, oldest first
+let sending = false;
+let retryTimer = null;
+let localOrder = 0;
+
+const storageKey = () => `chat.outbox.${store.me.id}`;
+
+function save() {
+  const items = queue.map(({ chat_id, text, client_msg_id, created_at }) => ({
+    chat_id,
+    text,
+    client_msg_id,
+    created_at,
+  }));
+  localStorage.setItem(storageKey(), JSON.stringify(items));
+}
+
+function track(item) {
+  const message = { ...item, sender_id: store.me.id, pending: true, localOrder: localOrder++ };
+  queue.push(message);
+  store.addPending(message);
+}
+
+/** Put a new message in the outbox and start sending. */
+export function queueMessage(chatId, text) {
+  track({ chat_id: chatId, text, client_msg_id: uuid4(), created_at: new Date().toISOString() });
+  save();
+  pump();
+}
+
+/** After login or a reload: bring back what was not acknowledged last time. */
+export function restoreOutbox() {
+  queue = [];
+  let saved = [];
+  try {
+    saved = JSON.parse(localStorage.getItem(storageKey()) ?? "[]");
+  } catch {
+    saved = [];
+  }
+  for (const item of saved) if (store.chats.has(item.chat_id)) track(item);
+  save();
+}
+
+/** Send the queue in order; called on every (re)connect and after each new message. */
+export async function pump() {
+  if (sending) return;
+  sending = true;
+  clearTimeout(retryTimer);
+  try {
+    while (queue.length > 0 && store.connected) {
+      const message = queue[0];
+      const payload = {
+        chat_id: message.chat_id,
+        text: message.text,
+        client_msg_id: message.client_msg_id,
+      };
+      try {
+        const ack = await request("send_message", payload);
+        store.addMessages(message.chat_id, [ack.message]);
+      } catch (error) {
+        if (!(error instanceof AckError) || RETRYABLE.has(error.code)) {
+          // Offline, timed out or busy: keep it first in line and try again later.
+          if (store.connected) retryTimer = setTimeout(pump, RETRY_DELAY_MS);
+          return;
+        }
+        store.failPending(message.chat_id, message.client_msg_id, error.message);
+      }
+      queue.shift();
+      save();
+    }
+  } finally {
+    sending = false;
+  }
+}
+
+/** Forget the queue (logout). The saved copy stays for the same user's next login. */
+export function clearOutbox() {
+  queue = [];
+  clearTimeout(retryTimer);
+}

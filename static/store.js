@@ -1,0 +1,276 @@
+// The page's state: who I am, my chats, the messages loaded so far, members, presence.
+// Views subscribe with store.on(name, fn); the store emits after every change.
+
+class ChatLog {
+  constructor() {
+    this.confirmed = new Map(); // seq -> message, as stored by the server
+    this.pending = new Map(); // client_msg_id -> local message not acknowledged yet
+    this.loaded = false; // the newest page of history has been fetched
+    this.hasOlder = false; // more history exists before oldestSeq
+  }
+
+  get oldestSeq() {
+    let oldest = Infinity;
+    for (const seq of this.confirmed.keys()) oldest = Math.min(oldest, seq);
+    return oldest === Infinity ? null : oldest;
+  }
+
+  get newestSeq() {
+    let newest = 0;
+    for (const seq of this.confirmed.keys()) newest = Math.max(newest, seq);
+    return newest;
+  }
+
+  /** Confirmed messages by seq, then pending ones in the order they were written. */
+  ordered() {
+    const confirmed = [...this.confirmed.values()].sort((a, b) => a.seq - b.seq);
+    const pending = [...this.pending.values()].sort((a, b) => a.localOrder - b.localOrder);
+    return confirmed.concat(pending);
+  }
+}
+
+class Store extends EventTarget {
+  constructor() {
+    super();
+    this.reset();
+  }
+
+  reset() {
+    this.me = null;
+    this.chats = new Map(); // chat id -> chat as GET /chats returns it
+    this.logs = new Map(); // chat id -> ChatLog
+    this.members = new Map(); // chat id -> Map(user id -> member with last_read_seq)
+    this.users = new Map(); // user id -> {id, name, email}
+    this.presence = new Map(); // user id -> {online, last_seen}
+    this.typing = new Map(); // chat id -> Map(user id -> timer)
+    this.activeChatId = null;
+    this.connected = false;
+  }
+
+  on(name, handler) {
+    this.addEventListener(name, (event) => handler(event.detail));
+  }
+
+  emit(name, detail) {
+    this.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+
+  log(chatId) {
+    let log = this.logs.get(chatId);
+    if (!log) {
+      log = new ChatLog();
+      this.logs.set(chatId, log);
+    }
+    return log;
+  }
+
+  rememberUsers(users) {
+    for (const user of users ?? []) {
+      if (!user || user.id === undefined) continue;
+      this.users.set(user.id, { ...this.users.get(user.id), ...user });
+      if (user.online !== undefined) {
+        this.presence.set(user.id, { online: user.online, last_seen: user.last_seen ?? user.last_seen_at ?? null });
+      }
+    }
+  }
+
+  userName(userId) {
+    if (this.me && userId === this.me.id) return "You";
+    return this.users.get(userId)?.name ?? `User ${userId}`;
+  }
+
+  // ---- chats ----
+
+  setChats(chats) {
+    this.chats = new Map(chats.map((chat) => [chat.id, chat]));
+    for (const chat of chats) this.rememberChatUsers(chat);
+    this.emit("chats");
+  }
+
+  upsertChat(chat) {
+    const known = this.chats.get(chat.id);
+    this.chats.set(chat.id, { unread_count: 0, last_message: null, ...known, ...chat });
+    this.rememberChatUsers(chat);
+    this.emit("chats");
+  }
+
+  removeChat(chatId) {
+    this.chats.delete(chatId);
+    this.logs.delete(chatId);
+    this.members.delete(chatId);
+    if (this.activeChatId === chatId) this.activeChatId = null;
+    this.emit("chats");
+    this.emit("active");
+  }
+
+  rememberChatUsers(chat) {
+    this.rememberUsers([chat.peer, ...(chat.members ?? [])]);
+    if (chat.members) this.setMembers(chat.id, chat.members, { quiet: true });
+  }
+
+  /** The other person in a private chat, if known. */
+  peerOf(chat) {
+    if (!chat || chat.type !== "private") return null;
+    if (chat.peer) return chat.peer;
+    const others = [...(this.members.get(chat.id)?.values() ?? [])].filter(
+      (member) => member.id !== this.me?.id,
+    );
+    return others[0] ?? null;
+  }
+
+  chatTitle(chat) {
+    if (chat.type === "private") return this.peerOf(chat)?.name ?? chat.name ?? "Private chat";
+    return chat.name ?? "Group";
+  }
+
+  /** Newest first, by the time of the last message (or creation). */
+  sortedChats() {
+    const stamp = (chat) => chat.last_message?.created_at ?? chat.created_at ?? "";
+    return [...this.chats.values()].sort((a, b) => stamp(b).localeCompare(stamp(a)));
+  }
+
+  // ---- members and read watermarks ----
+
+  setMembers(chatId, members, { quiet = false } = {}) {
+    const map = new Map();
+    for (const member of members) {
+      const id = member.id ?? member.user_id;
+      map.set(id, { ...member, id, last_read_seq: member.last_read_seq ?? 0 });
+    }
+    this.members.set(chatId, map);
+    this.rememberUsers(members.map((member) => ({ ...member, id: member.id ?? member.user_id })));
+    if (!quiet) this.emit("members", chatId);
+  }
+
+  /** A `read_receipt`: watermarks only move forward. */
+  applyReadReceipt({ chat_id: chatId, user_id: userId, last_read_seq: seq }) {
+    const member = this.members.get(chatId)?.get(userId);
+    if (member && seq > member.last_read_seq) member.last_read_seq = seq;
+    const chat = this.chats.get(chatId);
+    if (chat && userId === this.me?.id) this.applyOwnRead(chatId, seq);
+    this.emit("members", chatId);
+  }
+
+  /** My own watermark moved (from this tab or another device): recount unread. */
+  applyOwnRead(chatId, seq) {
+    const chat = this.chats.get(chatId);
+    if (!chat) return;
+    chat.last_read_seq = Math.max(chat.last_read_seq ?? 0, seq);
+    const log = this.logs.get(chatId);
+    if (seq >= (chat.last_seq ?? 0)) {
+      chat.unread_count = 0;
+    } else if (log?.loaded && log.oldestSeq !== null && log.oldestSeq <= seq + 1) {
+      // Everything after the watermark is loaded, so the count is exact.
+      chat.unread_count = [...log.confirmed.values()].filter(
+        (m) => m.seq > seq && m.sender_id !== this.me.id,
+      ).length;
+    }
+    this.emit("chats");
+  }
+
+  /** Members other than me who have read up to `seq` (groups show this per message). */
+  readersOf(chatId, seq) {
+    const members = this.members.get(chatId);
+    if (!members) return null;
+    return [...members.values()].filter(
+      (member) => member.id !== this.me?.id && member.last_read_seq >= seq,
+    );
+  }
+
+  /** Read means: every other member's watermark has passed it (DESIGN.md invariant 3). */
+  isRead(message) {
+    if (message.is_read) return true;
+    const members = this.members.get(message.chat_id);
+    if (!members || members.size < 2) return false;
+    for (const member of members.values()) {
+      if (member.id !== message.sender_id && member.last_read_seq < message.seq) return false;
+    }
+    return true;
+  }
+
+  // ---- messages ----
+
+  /**
+   * Merge server messages into a chat's log. Returns the ones that were new to this page,
+   * so the caller can count unread messages without counting a message twice.
+   */
+  addMessages(chatId, messages) {
+    const log = this.log(chatId);
+    const fresh = [];
+    for (const message of messages) {
+      const known = log.confirmed.get(message.seq);
+      if (!known) fresh.push(message);
+      log.confirmed.set(message.seq, { ...known, ...message, is_read: known?.is_read || message.is_read });
+      if (message.sender_id === this.me?.id) log.pending.delete(message.client_msg_id);
+    }
+    const chat = this.chats.get(chatId);
+    const newest = messages.reduce((a, b) => (b.seq > (a?.seq ?? 0) ? b : a), null);
+    if (chat && newest && newest.seq >= (chat.last_message?.seq ?? 0)) {
+      chat.last_message = newest;
+      chat.last_seq = Math.max(chat.last_seq ?? 0, newest.seq);
+      this.emit("chats");
+    }
+    this.emit("messages", chatId);
+    return fresh;
+  }
+
+  addPending(message) {
+    this.log(message.chat_id).pending.set(message.client_msg_id, message);
+    this.emit("messages", message.chat_id);
+  }
+
+  failPending(chatId, clientMsgId, reason) {
+    const message = this.logs.get(chatId)?.pending.get(clientMsgId);
+    if (!message) return;
+    message.failed = reason;
+    this.emit("messages", chatId);
+  }
+
+  dropPending(chatId, clientMsgId) {
+    this.logs.get(chatId)?.pending.delete(clientMsgId);
+    this.emit("messages", chatId);
+  }
+
+  /** `messages_read`: my messages in that chat up to `up_to_seq` are read by everyone. */
+  markRead({ chat_id: chatId, message_ids: ids = [], up_to_seq: upTo = 0 }) {
+    const readIds = new Set(ids);
+    const isNowRead = (message) =>
+      readIds.has(message.id) || (message.sender_id === this.me?.id && message.seq <= upTo);
+    for (const message of this.logs.get(chatId)?.confirmed.values() ?? []) {
+      if (isNowRead(message)) message.is_read = true;
+    }
+    const last = this.chats.get(chatId)?.last_message;
+    if (last && isNowRead(last)) last.is_read = true;
+    this.emit("messages", chatId);
+    this.emit("chats");
+  }
+
+  // ---- presence and typing ----
+
+  setPresence({ user_id: userId, online, last_seen: lastSeen }) {
+    this.presence.set(userId, { online, last_seen: lastSeen ?? null });
+    this.emit("presence", userId);
+  }
+
+  setTyping(chatId, userId, active) {
+    let typers = this.typing.get(chatId);
+    if (!typers) {
+      typers = new Map();
+      this.typing.set(chatId, typers);
+    }
+    clearTimeout(typers.get(userId));
+    if (active) {
+      // Clients send `typing` every few seconds while typing; forget a silent typist.
+      typers.set(userId, setTimeout(() => this.setTyping(chatId, userId, false), 5000));
+    } else {
+      typers.delete(userId);
+    }
+    this.emit("typing", chatId);
+  }
+
+  typers(chatId) {
+    return [...(this.typing.get(chatId)?.keys() ?? [])];
+  }
+}
+
+export const store = new Store();

@@ -1,0 +1,251 @@
+// Modal dialogs: start a private chat, create a group, manage a group's members.
+
+import { api } from "../api.js";
+import { store } from "../store.js";
+import { lastSeen } from "../util.js";
+import { avatar } from "./avatar.js";
+import { $, el, setChildren } from "./dom.js";
+
+function openDialog(title, ...body) {
+  const dialog = $("#dialog");
+  setChildren(
+    dialog,
+    el(
+      "form",
+      { method: "dialog", class: "dialog-body" },
+      el(
+        "header",
+        { class: "dialog-header" },
+        el("h2", {}, title),
+        el("button", { type: "submit", class: "ghost", "aria-label": "Close" }, "✕"),
+      ),
+      ...body,
+    ),
+  );
+  if (!dialog.open) dialog.showModal();
+  return dialog;
+}
+
+export function closeDialog() {
+  const dialog = $("#dialog");
+  if (dialog.open) dialog.close();
+}
+
+function errorLine() {
+  return el("p", { class: "error", role: "alert", hidden: true });
+}
+
+function showError(line, error) {
+  line.textContent = error.message;
+  line.hidden = false;
+}
+
+/** A search box that lists matching users (other than me and `exclude`) as buttons. */
+function userPicker({ onPick, exclude = () => new Set(), label = "Search people by name or email" }) {
+  const results = el("ul", { class: "user-results" });
+  const error = errorLine();
+  let timer = null;
+  let latest = 0;
+  const search = async (query) => {
+    const ticket = ++latest;
+    if (!query.trim()) {
+      results.replaceChildren();
+      return;
+    }
+    try {
+      const users = await api.searchUsers(query.trim());
+      if (ticket !== latest) return;
+      const skip = exclude();
+      store.rememberUsers(users);
+      const shown = users.filter((user) => user.id !== store.me.id && !skip.has(user.id));
+      setChildren(
+        results,
+        shown.length === 0
+          ? el("li", { class: "muted" }, "Nobody found")
+          : shown.map((user) =>
+              el(
+                "li",
+                {},
+                el(
+                  "button",
+                  { type: "button", class: "user-row", onclick: () => onPick(user) },
+                  avatar(user.name, { id: user.id }),
+                  el("span", { class: "user-text" }, el("strong", {}, user.name), el("small", { class: "muted" }, user.email ?? "")),
+                ),
+              ),
+            ),
+      );
+      error.hidden = true;
+    } catch (err) {
+      showError(error, err);
+    }
+  };
+  const input = el("input", {
+    type: "search",
+    placeholder: label,
+    "aria-label": label,
+    autocomplete: "off",
+    oninput: (event) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => search(event.target.value), 200);
+    },
+    // Enter in the search box must not submit (close) the dialog.
+    onkeydown: (event) => event.key === "Enter" && event.preventDefault(),
+  });
+  return { nodes: [input, error, results], input, refresh: () => search(input.value) };
+}
+
+export function newChatDialog({ onOpened }) {
+  const error = errorLine();
+  const picker = userPicker({
+    onPick: async (user) => {
+      try {
+        const chat = await api.openPrivateChat(user.id);
+        store.upsertChat({ ...chat, peer: chat.peer ?? user });
+        closeDialog();
+        onOpened(chat.id);
+      } catch (err) {
+        showError(error, err);
+      }
+    },
+  });
+  openDialog("New chat", ...picker.nodes, error);
+  picker.input.focus();
+}
+
+export function newGroupDialog({ onCreated }) {
+  const chosen = new Map();
+  const chips = el("ul", { class: "chips", "aria-label": "Members" });
+  const error = errorLine();
+  const name = el("input", { name: "group-name", placeholder: "Group name", "aria-label": "Group name", maxlength: 100, required: true });
+  const renderChips = () =>
+    setChildren(
+      chips,
+      [...chosen.values()].map((user) =>
+        el(
+          "li",
+          { class: "chip" },
+          user.name,
+          el("button", {
+            type: "button",
+            class: "ghost",
+            "aria-label": `Remove ${user.name}`,
+            onclick: () => {
+              chosen.delete(user.id);
+              renderChips();
+            },
+          }, "✕"),
+        ),
+      ),
+    );
+  const picker = userPicker({
+    exclude: () => new Set(chosen.keys()),
+    onPick: (user) => {
+      chosen.set(user.id, user);
+      renderChips();
+      picker.refresh();
+    },
+  });
+  const create = el("button", {
+    type: "button",
+    class: "primary",
+    onclick: async () => {
+      if (!name.value.trim()) {
+        name.reportValidity();
+        return;
+      }
+      try {
+        const group = await api.createGroup(name.value.trim(), [...chosen.keys()]);
+        closeDialog();
+        onCreated(group.chat_id ?? group.chat?.id);
+      } catch (err) {
+        showError(error, err);
+      }
+    },
+  }, "Create group");
+  name.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      create.click();
+    }
+  });
+  openDialog("New group", name, el("p", { class: "muted" }, "Add members:"), chips, ...picker.nodes, error, create);
+  name.focus();
+}
+
+/** Members of a group with presence; add and remove (creator), leave (anyone). */
+export async function groupDialog(chatId, { onLeft }) {
+  const chat = store.chats.get(chatId);
+  if (!chat?.group_id) return;
+  const error = errorLine();
+  let group;
+  try {
+    group = await api.group(chat.group_id);
+  } catch (err) {
+    openDialog(store.chatTitle(chat), error);
+    showError(error, err);
+    return;
+  }
+  const members = group.members ?? [...(store.members.get(chatId)?.values() ?? [])];
+  store.rememberUsers(members);
+  const creator = group.creator_id === store.me.id;
+  const memberIds = new Set(members.map((member) => member.id ?? member.user_id));
+  const act = (action) => async () => {
+    try {
+      await action();
+      await groupDialog(chatId, { onLeft });
+    } catch (err) {
+      showError(error, err);
+    }
+  };
+
+  const rows = members.map((member) => {
+    const id = member.id ?? member.user_id;
+    const presence = store.presence.get(id);
+    const you = id === store.me.id;
+    return el(
+      "li",
+      { class: "member" },
+      avatar(member.name, { id, online: Boolean(presence?.online) }),
+      el(
+        "span",
+        { class: "user-text" },
+        el("strong", {}, member.name ?? store.userName(id), you ? " (you)" : "", id === group.creator_id ? " · creator" : ""),
+        el("small", { class: "muted" }, presence ? (presence.online ? "online" : lastSeen(presence.last_seen)) : ""),
+      ),
+      creator && !you
+        ? el("button", { type: "button", class: "ghost danger", onclick: act(() => api.removeMember(group.id, id)) }, "Remove")
+        : null,
+    );
+  });
+
+  // Leaving asks once more, inside the dialog (no blocking browser confirm()).
+  const leaveArea = el("div", { class: "leave" });
+  const reallyLeave = async () => {
+    try {
+      await api.removeMember(group.id, store.me.id);
+      closeDialog();
+      onLeft(chatId);
+    } catch (err) {
+      showError(error, err);
+    }
+  };
+  const askToLeave = () =>
+    setChildren(
+      leaveArea,
+      el("span", {}, `Leave “${group.name}”?`),
+      el("button", { type: "button", onclick: () => setChildren(leaveArea, leave) }, "Cancel"),
+      el("button", { type: "button", class: "danger", onclick: reallyLeave }, "Leave"),
+    );
+  const leave = el("button", { type: "button", class: "danger", onclick: askToLeave }, "Leave group");
+  leaveArea.append(leave);
+
+  const addSection = creator
+    ? userPicker({
+        label: "Add a member by name or email",
+        exclude: () => memberIds,
+        onPick: (user) => act(() => api.addMember(group.id, user.id))(),
+      }).nodes
+    : [];
+  openDialog(group.name ?? store.chatTitle(chat), el("p", { class: "muted" }, `${members.length} members`), el("ul", { class: "members" }, rows), ...addSection, error, leaveArea);
+}

@@ -1,0 +1,177 @@
+"""End-to-end fixtures: Debian's Chromium driven by Playwright against the live server.
+
+One browser per test module (starting Chromium is the slow part); every user gets a
+fresh browser context, so two users never share storage or a socket.
+"""
+
+import os
+import re
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    async_playwright,
+    expect,
+)
+
+from tests.helpers import PASSWORD, LiveServer, TestUser
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "e2e"
+DESKTOP = {"width": 1100, "height": 720}
+PHONE = {"width": 390, "height": 760}
+
+# Wait this long for something the server pushes (a live message, a tick turning ✓✓).
+expect.set_options(timeout=10_000)
+
+
+def require_chromium() -> None:
+    """Skip without Chromium on a developer's machine; under CI a missing one is a failure."""
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} not found: install it with `apt-get install -y chromium`"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    require_chromium()
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@pytest.fixture
+async def api(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    """REST client for arranging a scene (users, chats) faster than clicking through it."""
+    async with httpx.AsyncClient(base_url=live_server.base_url, timeout=10) as client:
+        yield client
+
+
+async def register_user(api: httpx.AsyncClient, name: str) -> TestUser:
+    """Register and log in over REST; the email is unique, whatever the name holds."""
+    email = f"user-{uuid.uuid4().hex[:10]}@example.com"
+    response = await api.post(
+        "/auth/register", json={"name": name, "email": email, "password": PASSWORD}
+    )
+    assert response.status_code == 201, response.text
+    user_id = response.json()["id"]
+    response = await api.post("/auth/login", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    token = response.json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    return TestUser(id=user_id, name=name, email=email, token=token, headers=headers)
+
+
+@dataclass
+class Person:
+    """A user with their own browser context and page."""
+
+    user: TestUser
+    context: BrowserContext
+    page: Page
+    console_errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    # Console errors that a step causes on purpose (e.g. a refused WebSocket while offline).
+    allowed_errors: list[re.Pattern[str]] = field(default_factory=list)
+
+    def unexpected_errors(self) -> list[str]:
+        return [
+            text
+            for text in self.console_errors
+            if not any(pattern.search(text) for pattern in self.allowed_errors)
+        ]
+
+
+class Screenshots:
+    """Numbered screenshots per test under test-artifacts/e2e/<test>/."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.png"):
+            old.unlink()
+
+    async def __call__(self, person: Person, step: str) -> None:
+        self.count += 1
+        plain_name = re.sub(r"<[^>]*>", "", person.user.name)  # the XSS test's hostile name
+        who = re.sub(r"[^a-z0-9]+", "", plain_name.lower()) or "user"
+        name = f"{self.count:02d}-{who}-{step}.png"
+        await person.page.screenshot(path=self.folder / name)
+
+
+@pytest.fixture
+def shot(request: pytest.FixtureRequest) -> Screenshots:
+    return Screenshots(ARTIFACTS / request.node.name)
+
+
+OpenAs = Callable[..., Awaitable[Person]]
+
+
+@pytest.fixture
+async def open_as(
+    browser: Browser, live_server: LiveServer, api: httpx.AsyncClient
+) -> AsyncIterator[OpenAs]:
+    """`await open_as("Alice")`: register a user, open the page in a new context, log in."""
+    people: list[Person] = []
+
+    async def open_page(name: str, *, viewport: dict[str, int] = DESKTOP) -> Person:
+        user = await register_user(api, name)
+        context = await browser.new_context(base_url=live_server.base_url, viewport=viewport)
+        page = await context.new_page()
+        person = Person(user=user, context=context, page=page)
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error":
+                person.console_errors.append(f"{message.text} at {message.location.get('url')}")
+
+        async def on_dialog(dialog: Dialog) -> None:
+            person.dialogs.append(dialog.message)
+            await dialog.dismiss()
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: person.console_errors.append(str(error)))
+        page.on("dialog", on_dialog)
+        people.append(person)
+
+        await page.goto("/")
+        form = page.locator("#login-form")
+        await form.get_by_label("Email").fill(user.email)
+        await form.get_by_label("Password").fill(PASSWORD)
+        await form.get_by_role("button", name="Log in").click()
+        await expect(page.locator("#me-name")).to_have_text(name)
+        await expect(page.locator("#connection-state")).to_have_text("online")
+        return person
+
+    yield open_page
+
+    for person in people:
+        await person.context.close()
+    for person in people:
+        assert person.unexpected_errors() == [], f"console errors for {person.user.name}"
+        assert person.dialogs == [], f"unexpected dialogs for {person.user.name}"
