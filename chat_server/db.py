@@ -32,7 +32,9 @@ def make_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
         database_url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per checkout on the hot path; recycle instead,
+        # and a dead connection fails one request, not all.
+        pool_recycle=1800,
     )
 
 

@@ -6,7 +6,7 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import BigInteger, Text, Uuid, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -93,33 +93,34 @@ async def _store_new(
 ) -> Message | None:
     """Insert and commit the message with the chat's next seq; None when a parallel send
     with the same client_msg_id won (then nothing is kept and no seq is used)."""
-    # Locks the chat row until commit: seq and send time are taken in one order.
-    seq = (
-        await session.execute(
-            update(Chat)
-            .where(
-                Chat.id == chat_id,
-                select(ChatMember.user_id)
-                .where(ChatMember.chat_id == chat_id, ChatMember.user_id == sender_id)
-                .exists(),
-            )
-            .values(last_seq=Chat.last_seq + 1)
-            .returning(Chat.last_seq)
+    # One statement: check membership, take the next seq (locking the chat row until
+    # commit, so seq and send time follow one order) and insert. It returns nothing when
+    # the sender is not a member or a parallel send with the same id won.
+    next_seq = (
+        update(Chat)
+        .where(
+            Chat.id == chat_id,
+            select(ChatMember.user_id)
+            .where(ChatMember.chat_id == chat_id, ChatMember.user_id == sender_id)
+            .exists(),
         )
-    ).scalar_one_or_none()
-    if seq is None:  # removed from the chat a moment ago
-        await session.rollback()
-        raise NotFound("chat not found")
+        .values(last_seq=Chat.last_seq + 1)
+        .returning(Chat.last_seq)
+        .cte("next_seq")
+    )
+    row = select(
+        literal(chat_id, BigInteger),
+        literal(sender_id, BigInteger),
+        literal(text, Text),
+        literal(client_msg_id, Uuid),
+        next_seq.c.last_seq,
+        func.clock_timestamp(),
+    )
     stored = (
         await session.execute(
             insert(Message)
-            .values(
-                chat_id=chat_id,
-                sender_id=sender_id,
-                text=text,
-                client_msg_id=client_msg_id,
-                seq=seq,
-                created_at=func.clock_timestamp(),
+            .from_select(
+                ["chat_id", "sender_id", "text", "client_msg_id", "seq", "created_at"], row
             )
             .on_conflict_do_nothing(index_elements=["sender_id", "client_msg_id"])
             .returning(Message)
@@ -127,6 +128,8 @@ async def _store_new(
     ).scalar_one_or_none()
     if stored is None:
         await session.rollback()  # gives the seq back
+        if await _find_sent(session, sender_id, client_msg_id) is None:
+            raise NotFound("chat not found")  # removed from the chat a moment ago
         return None
     await session.commit()
     return stored
