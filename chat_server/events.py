@@ -81,6 +81,15 @@ class PresenceChanged:
     chat_ids: list[int]
 
 
+@dataclass(frozen=True)
+class PresenceSnapshot:
+    """Who among a new connection's contacts is online right now, for that connection."""
+
+    connection_id: str
+    online_user_ids: list[int]
+    as_of: str
+
+
 Event = (
     MessageSent
     | ReadReceipt
@@ -90,6 +99,7 @@ Event = (
     | ChatUpdated
     | Typing
     | PresenceChanged
+    | PresenceSnapshot
 )
 
 

@@ -98,3 +98,15 @@ async def test_presence_goes_offline_only_when_the_last_tab_closes(http, users, 
     assert events[1]["last_seen"]
     me = (await http.get("/users/me", headers=alice.headers)).json()
     assert me["last_seen_at"] is not None
+
+
+async def test_a_new_socket_learns_which_contacts_are_online(http, users, connect):
+    alice, bob, carol = await users("Alice", "Bob", "Carol")
+    await private_chat(http, alice, bob)
+    await connect(alice)
+    await connect(carol)  # online, but shares no chat with bob
+    bob_tab = await connect(bob)
+    snapshot = await bob_tab.wait_for("presence")
+    await asyncio.sleep(0.2)
+    assert [(p["user_id"], p["online"]) for p in bob_tab.received["presence"]] == [(alice.id, True)]
+    assert snapshot[0]["last_seen"]

@@ -44,6 +44,18 @@ async def list_member_ids(session: AsyncSession, chat_id: int) -> list[int]:
     return list(result.scalars().all())
 
 
+async def contact_ids(session: AsyncSession, user_id: int) -> list[int]:
+    """Everyone who shares a chat with the user."""
+    mine = select(ChatMember.chat_id).where(ChatMember.user_id == user_id)
+    result = await session.execute(
+        select(ChatMember.user_id)
+        .where(ChatMember.chat_id.in_(mine), ChatMember.user_id != user_id)
+        .distinct()
+        .order_by(ChatMember.user_id)
+    )
+    return list(result.scalars().all())
+
+
 async def chat_ids_of_user(session: AsyncSession, user_id: int) -> list[int]:
     result = await session.execute(select(ChatMember.chat_id).where(ChatMember.user_id == user_id))
     return list(result.scalars().all())

@@ -11,6 +11,7 @@ from chat_server.events import (
     MessageSent,
     MessagesRead,
     PresenceChanged,
+    PresenceSnapshot,
     ReadReceipt,
     Typing,
 )
@@ -82,6 +83,8 @@ class SocketPublisher:
                     )
             case ChatUpdated():
                 await self._sio.emit("chat_updated", event.chat, room=chat_room(event.chat_id))
+            case PresenceSnapshot():
+                await self._presence_snapshot(event)
             case PresenceChanged():
                 for chat_id in event.chat_ids:
                     await self._sio.emit(
@@ -93,6 +96,14 @@ class SocketPublisher:
                         },
                         room=chat_room(chat_id),
                     )
+
+    async def _presence_snapshot(self, event: PresenceSnapshot) -> None:
+        for user_id in event.online_user_ids:
+            await self._sio.emit(
+                "presence",
+                {"user_id": user_id, "online": True, "last_seen": event.as_of},
+                to=event.connection_id,
+            )
 
     async def _messages_read(self, batches: list[MessagesRead]) -> None:
         for batch in batches:

@@ -6,8 +6,8 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat_server.chats.service import chat_ids_of_user
-from chat_server.events import PresenceChanged, Publisher
+from chat_server.chats.service import chat_ids_of_user, contact_ids
+from chat_server.events import PresenceChanged, PresenceSnapshot, Publisher
 from chat_server.users.service import touch_last_seen
 
 
@@ -89,15 +89,16 @@ async def user_connected(
     """Count a new connection; announce the user online if it is their first. Returns
     the ids of the user's chats (the connection subscribes to them)."""
     chat_ids = await chat_ids_of_user(session, user_id)
+    now = datetime.now(UTC).isoformat()
     if await presence.connected(user_id, connection_id):
         await publisher.publish(
-            PresenceChanged(
-                user_id=user_id,
-                online=True,
-                last_seen=datetime.now(UTC).isoformat(),
-                chat_ids=chat_ids,
-            )
+            PresenceChanged(user_id=user_id, online=True, last_seen=now, chat_ids=chat_ids)
         )
+    contacts = await contact_ids(session, user_id)
+    online = [contact for contact in contacts if await presence.is_online(contact)]
+    await publisher.publish(
+        PresenceSnapshot(connection_id=connection_id, online_user_ids=online, as_of=now)
+    )
     return chat_ids
 
 
