@@ -20,7 +20,7 @@ from chat_server.messages.router import router as messages_router
 from chat_server.realtime.handlers import register_handlers
 from chat_server.realtime.publisher import SocketPublisher
 from chat_server.realtime.server import create_socket_server
-from chat_server.runtime import Runtime, build_runtime
+from chat_server.runtime import build_runtime
 from chat_server.users.presence import make_presence
 from chat_server.users.router import router as users_router
 
@@ -83,8 +83,3 @@ def create_asgi_app(settings: Settings | None = None, *, database_url: str) -> s
     lifespan still runs through the wrapper)."""
     app = create_app(settings, database_url=database_url)
     return socketio.ASGIApp(app.state.sio, other_asgi_app=app, socketio_path="socket.io")
-
-
-def runtime_of(app: FastAPI) -> Runtime:
-    runtime: Runtime = app.state.runtime
-    return runtime

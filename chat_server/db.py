@@ -1,7 +1,5 @@
 """Engine, session factory and the declarative Base with a constraint naming convention."""
 
-from collections.abc import AsyncIterator
-
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -41,9 +39,3 @@ def make_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
 def make_session_factory(engine: AsyncEngine) -> SessionFactory:
     # expire_on_commit=False: services return ORM objects that are read after commit.
     return async_sessionmaker(engine, expire_on_commit=False)
-
-
-async def session_scope(factory: SessionFactory) -> AsyncIterator[AsyncSession]:
-    """One session per request or socket event; services commit, never this teardown."""
-    async with factory() as session:
-        yield session

