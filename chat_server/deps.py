@@ -39,7 +39,11 @@ async def get_current_user(
 ) -> User:
     if not token:
         raise Unauthorized("not authenticated")
-    return await authenticate(session=session, settings=runtime.settings, token=token)
+    user = await authenticate(session=session, settings=runtime.settings, token=token)
+    # End the read transaction: its connection goes back to the pool instead of idling
+    # in a transaction while the route works (the send path takes a connection of its own).
+    await session.commit()
+    return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -13,11 +13,11 @@ import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from chat_server.chats.service import get_or_create_private_chat, list_member_ids
 from chat_server.config import Settings, get_settings
-from chat_server.db import SessionFactory, make_engine, make_session_factory
+from chat_server.db import make_engine, make_session_factory
 from chat_server.errors import Conflict
 from chat_server.events import NullPublisher
 from chat_server.groups.models import Group
@@ -291,6 +291,7 @@ async def _ensure_group(
 
 async def _fill_chat(
     session: AsyncSession,
+    engine: AsyncEngine,
     *,
     chat_key: str,
     chat_id: int,
@@ -303,7 +304,7 @@ async def _fill_chat(
     seqs: list[int] = []
     for index, (speaker, line) in enumerate(lines):
         result = await send_message(
-            session=session,
+            engine=engine,
             publisher=publisher,
             rate_limiter=None,  # seeding is not a user hammering the server
             sender_id=ids[speaker],
@@ -325,9 +326,10 @@ async def _fill_chat(
             )
 
 
-async def seed(sessions: SessionFactory, settings: Settings) -> SeedSummary:
+async def seed(engine: AsyncEngine, settings: Settings) -> SeedSummary:
     """Create the demo data unless it exists; returns what this run created."""
     summary = SeedSummary()
+    sessions = make_session_factory(engine)
     async with sessions() as lock_session:
         # A session-level advisory lock, held on this connection until released below.
         await lock_session.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
@@ -353,6 +355,7 @@ async def seed(sessions: SessionFactory, settings: Settings) -> SeedSummary:
                 ]
                 await _fill_chat(
                     session,
+                    engine,
                     chat_key="alice-bob",
                     chat_id=private.id,
                     lines=private_lines,
@@ -362,6 +365,7 @@ async def seed(sessions: SessionFactory, settings: Settings) -> SeedSummary:
                 )
                 await _fill_chat(
                     session,
+                    engine,
                     chat_key="team",
                     chat_id=summary.group_chat_id,
                     lines=group_lines,
@@ -380,7 +384,7 @@ async def seed(sessions: SessionFactory, settings: Settings) -> SeedSummary:
 async def _seed_url(database_url: str, settings: Settings) -> SeedSummary:
     engine = make_engine(database_url, pool_size=2)
     try:
-        return await seed(make_session_factory(engine), settings)
+        return await seed(engine, settings)
     finally:
         await engine.dispose()
 

@@ -11,9 +11,10 @@ import asyncpg
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chat_server.config import Settings
-from chat_server.db import SessionFactory, make_engine, make_session_factory
+from chat_server.db import make_engine, make_session_factory
 from chat_server.events import NullPublisher
 from chat_server.groups.models import Group
 from chat_server.groups.service import remove_member
@@ -27,9 +28,9 @@ COUNT_TABLES = ("users", "chats", "groups", "chat_members", "messages")
 
 
 @pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[SessionFactory]:
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = make_engine(database_url, pool_size=2)
-    yield make_session_factory(engine)
+    yield engine
     await engine.dispose()
 
 
@@ -53,9 +54,9 @@ async def table_counts(database_url: str) -> dict[str, object]:
 
 
 async def test_seed_creates_users_private_chat_group_and_messages(
-    sessions: SessionFactory, settings: Settings, database_url: str
+    engine: AsyncEngine, settings: Settings, database_url: str
 ) -> None:
-    summary = await seed(sessions, settings)
+    summary = await seed(engine, settings)
 
     assert summary.users_created == 4
     assert summary.chats_created == 2
@@ -97,9 +98,9 @@ async def test_seed_creates_users_private_chat_group_and_messages(
 
 
 async def test_seeded_users_log_in_and_see_unread_messages(
-    sessions: SessionFactory, settings: Settings, client: httpx.AsyncClient
+    engine: AsyncEngine, settings: Settings, client: httpx.AsyncClient
 ) -> None:
-    await seed(sessions, settings)
+    await seed(engine, settings)
 
     for email in EMAILS:
         response = await client.post(
@@ -117,12 +118,12 @@ async def test_seeded_users_log_in_and_see_unread_messages(
 
 
 async def test_second_seed_run_adds_nothing(
-    sessions: SessionFactory, settings: Settings, database_url: str
+    engine: AsyncEngine, settings: Settings, database_url: str
 ) -> None:
-    await seed(sessions, settings)
+    await seed(engine, settings)
     before = await table_counts(database_url)
 
-    again = await seed(sessions, settings)
+    again = await seed(engine, settings)
 
     assert (again.users_created, again.chats_created, again.messages_created) == (0, 0, 0)
     assert again.messages_total == PRIVATE_MESSAGES + GROUP_MESSAGES
@@ -130,20 +131,20 @@ async def test_second_seed_run_adds_nothing(
 
 
 async def test_reseeding_keeps_what_users_did_since(
-    sessions: SessionFactory, settings: Settings, database_url: str
+    engine: AsyncEngine, settings: Settings, database_url: str
 ) -> None:
-    first = await seed(sessions, settings)
+    first = await seed(engine, settings)
     ids = first.user_ids
-    async with sessions() as session:
-        await send_message(
-            session=session,
-            publisher=NullPublisher(),
-            rate_limiter=None,
-            sender_id=ids["bob"],
-            chat_id=first.group_chat_id,
-            text="a message after the seed",
-            client_msg_id=uuid.uuid4(),
-        )
+    await send_message(
+        engine=engine,
+        publisher=NullPublisher(),
+        rate_limiter=None,
+        sender_id=ids["bob"],
+        chat_id=first.group_chat_id,
+        text="a message after the seed",
+        client_msg_id=uuid.uuid4(),
+    )
+    async with make_session_factory(engine)() as session:
         group_id = await session.scalar(
             select(Group.id).where(Group.chat_id == first.group_chat_id)
         )
@@ -156,7 +157,7 @@ async def test_reseeding_keeps_what_users_did_since(
             user_id=ids["dave"],
         )
 
-    again = await seed(sessions, settings)
+    again = await seed(engine, settings)
 
     assert again.group_chat_id == first.group_chat_id
     assert again.messages_created == 0

@@ -28,7 +28,6 @@ async def send_message(
     chat_id: ChatIdPath,
     body: SendMessageIn,
     user: CurrentUser,
-    session: SessionDep,
     runtime: RuntimeDep,
     response: Response,
     idempotency_key: Annotated[uuid.UUID | None, Header()] = None,
@@ -39,7 +38,7 @@ async def send_message(
     if idempotency_key and body.client_msg_id and idempotency_key != body.client_msg_id:
         raise ValidationFailed("Idempotency-Key and client_msg_id differ")
     result = await service.send_message(
-        session=session,
+        engine=runtime.engine,
         publisher=runtime.publisher,
         rate_limiter=runtime.rate_limiter,
         sender_id=user.id,

@@ -6,14 +6,14 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import BigInteger, Text, Uuid, func, literal, select, update
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from chat_server.chats.models import Chat, ChatMember
+from chat_server.chats.models import ChatMember
 from chat_server.chats.service import access_chat
 from chat_server.errors import IdempotencyConflict, NotFound, ValidationFailed
 from chat_server.events import MessageSent, Publisher, ReadReceipt, Typing
+from chat_server.messages import store
 from chat_server.messages.models import MAX_TEXT_LENGTH, Message
 from chat_server.messages.read_status import complete_reads, lock_chat
 from chat_server.messages.schemas import MessageOut
@@ -44,7 +44,7 @@ class SendResult:
 
 async def send_message(
     *,
-    session: AsyncSession,
+    engine: AsyncEngine,
     publisher: Publisher,
     rate_limiter: RateLimiter | None,
     sender_id: int,
@@ -54,84 +54,39 @@ async def send_message(
 ) -> SendResult:
     """Store a message exactly once per (sender, client_msg_id) and broadcast it once.
 
-    The UNIQUE (sender_id, client_msg_id) constraint is the guarantee: the INSERT does
-    nothing when another send with the same id won, and then we read the winner. The
-    seq comes from chats.last_seq in the same transaction; a lost race rolls back, so
-    duplicates never burn a number.
+    The UNIQUE (sender_id, client_msg_id) constraint is the guarantee: a repeated id
+    returns the earlier message, and a parallel send with the same id makes the insert
+    fail, undoing its seq, so duplicates never burn a number (see store.py).
     """
     _check_text(text)
-    await access_chat(session, user_id=sender_id, chat_id=chat_id)
-    existing = await _find_sent(session, sender_id, client_msg_id)
-    if existing is not None:
-        return _duplicate_of(existing, chat_id=chat_id, text=text)
     if rate_limiter is not None:
-        await rate_limiter.check("message", str(sender_id))
-
-    async with _chat_lock(chat_id):
-        stored, is_new = await _store_new(
-            session, sender_id=sender_id, chat_id=chat_id, text=text, client_msg_id=client_msg_id
-        )
-        if not is_new:
-            return _duplicate_of(stored, chat_id=chat_id, text=text)
-        message = MessageOut.model_validate(stored)
-        await publisher.publish(
-            MessageSent(chat_id=chat_id, message=message.model_dump(mode="json"))
-        )
-    return SendResult(message=message, duplicate=False)
-
-
-async def _store_new(
-    session: AsyncSession,
-    *,
-    sender_id: int,
-    chat_id: int,
-    text: str,
-    client_msg_id: uuid.UUID,
-) -> tuple[Message, bool]:
-    """Insert and commit the message with the chat's next seq: `(message, True)`; or,
-    when a parallel send with the same client_msg_id won, `(winner, False)` with nothing
-    kept and no seq used."""
-    # One statement: check membership, take the next seq (locking the chat row until
-    # commit, so seq and send time follow one order) and insert. It returns nothing when
-    # the sender is not a member or a parallel send with the same id won.
-    next_seq = (
-        update(Chat)
-        .where(
-            Chat.id == chat_id,
-            select(ChatMember.user_id)
-            .where(ChatMember.chat_id == chat_id, ChatMember.user_id == sender_id)
-            .exists(),
-        )
-        .values(last_seq=Chat.last_seq + 1)
-        .returning(Chat.last_seq)
-        .cte("next_seq")
-    )
-    row = select(
-        literal(chat_id, BigInteger),
-        literal(sender_id, BigInteger),
-        literal(text, Text),
-        literal(client_msg_id, Uuid),
-        next_seq.c.last_seq,
-        func.clock_timestamp(),
-    )
-    stored = (
-        await session.execute(
-            insert(Message)
-            .from_select(
-                ["chat_id", "sender_id", "text", "client_msg_id", "seq", "created_at"], row
+        # Checked before, counted after: a retry of a stored message, or a refused send,
+        # costs nothing. One user's sends in flight at the same moment can overshoot the
+        # limit by at most their number.
+        refusal = await rate_limiter.refusal("message", str(sender_id))
+        if refusal is not None:
+            earlier = await store.lookup(
+                engine, chat_id=chat_id, sender_id=sender_id, client_msg_id=client_msg_id
             )
-            .on_conflict_do_nothing(index_elements=["sender_id", "client_msg_id"])
-            .returning(Message)
+            if not earlier.is_member:
+                raise NotFound("chat not found")
+            if earlier.message is None:
+                raise refusal
+            return _duplicate_of(earlier.message, chat_id=chat_id, text=text)
+    async with _chat_lock(chat_id):
+        outcome = await store.store(
+            engine, chat_id=chat_id, sender_id=sender_id, text=text, client_msg_id=client_msg_id
         )
-    ).scalar_one_or_none()
-    if stored is None:
-        await session.rollback()  # gives the seq back
-        winner = await _find_sent(session, sender_id, client_msg_id)
-        if winner is None:
-            raise NotFound("chat not found")  # removed from the chat a moment ago
-        return winner, False
-    await session.commit()
-    return stored, True
+        if not outcome.is_member or outcome.message is None:
+            raise NotFound("chat not found")
+        if not outcome.is_new:
+            return _duplicate_of(outcome.message, chat_id=chat_id, text=text)
+        await publisher.publish(
+            MessageSent(chat_id=chat_id, message=outcome.message.model_dump(mode="json"))
+        )
+    if rate_limiter is not None:
+        await rate_limiter.count("message", str(sender_id))
+    return SendResult(message=outcome.message, duplicate=False)
 
 
 def _check_text(text: str) -> None:
@@ -140,21 +95,10 @@ def _check_text(text: str) -> None:
         raise ValidationFailed(f"text must be 1 to {MAX_TEXT_LENGTH} characters and not blank")
 
 
-async def _find_sent(
-    session: AsyncSession, sender_id: int, client_msg_id: uuid.UUID
-) -> Message | None:
-    result = await session.execute(
-        select(Message).where(
-            Message.sender_id == sender_id, Message.client_msg_id == client_msg_id
-        )
-    )
-    return result.scalar_one_or_none()
-
-
-def _duplicate_of(existing: Message, *, chat_id: int, text: str) -> SendResult:
+def _duplicate_of(existing: MessageOut, *, chat_id: int, text: str) -> SendResult:
     if existing.chat_id != chat_id or existing.text != text:
         raise IdempotencyConflict("this client_msg_id was already used for a different message")
-    return SendResult(message=MessageOut.model_validate(existing), duplicate=True)
+    return SendResult(message=existing, duplicate=True)
 
 
 async def mark_read(

@@ -59,16 +59,15 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime, presence: Pre
 
     async def send_message(sid: str, *args: Any) -> Ack:
         async def action(payload: SocketSendIn) -> Ack:
-            async with runtime.sessions() as session:
-                result = await messages.send_message(
-                    session=session,
-                    publisher=runtime.publisher,
-                    rate_limiter=runtime.rate_limiter,
-                    sender_id=await user_id_of(sid),
-                    chat_id=payload.chat_id,
-                    text=payload.text,
-                    client_msg_id=payload.client_msg_id,
-                )
+            result = await messages.send_message(
+                engine=runtime.engine,
+                publisher=runtime.publisher,
+                rate_limiter=runtime.rate_limiter,
+                sender_id=await user_id_of(sid),
+                chat_id=payload.chat_id,
+                text=payload.text,
+                client_msg_id=payload.client_msg_id,
+            )
             return ok(message=result.message.model_dump(mode="json"), duplicate=result.duplicate)
 
         return await run_acked(SocketSendIn, args, action)
