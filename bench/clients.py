@@ -12,10 +12,11 @@ import contextlib
 import time
 import uuid
 from collections import Counter
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Event
-from typing import Any
+from typing import Any, TypeVar
 
 import socketio
 
@@ -24,6 +25,7 @@ ACK_TIMEOUT = 10.0
 # After the send window, keep listening until deliveries stop for this long (bounded).
 DRAIN_QUIET = 0.5
 DRAIN_MAX = 8.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,16 @@ class LoadClient:
                 result.errors[f"ack_error:{code}"] += 1
 
 
+def _run(main: Coroutine[Any, Any, T]) -> T:
+    """uvloop when installed (uvicorn[standard] brings it), as the server uses: the load
+    generator shares the machine with what it measures, so it should cost little."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
 async def _wait_event(event: Event, seconds: float) -> bool:
     return await asyncio.to_thread(event.wait, seconds)
 
@@ -161,7 +173,7 @@ def load_worker(
 ) -> None:
     """Process entry point: connect, wait for `go`, send for `seconds`, report."""
     try:
-        result = asyncio.run(_run_load(worker, base_url, members, seconds, results, go))
+        result = _run(_run_load(worker, base_url, members, seconds, results, go))
         results.put(("result", worker, result))
     except BaseException as exc:  # the parent must hear about it rather than wait
         results.put(("failed", worker, repr(exc)))
@@ -211,7 +223,7 @@ def idle_worker(
 ) -> None:
     """Process entry point: open one socket per token, hold them until `release`."""
     try:
-        asyncio.run(_run_idle(worker, base_url, tokens, concurrency, status, release, hold_max))
+        _run(_run_idle(worker, base_url, tokens, concurrency, status, release, hold_max))
         status.put(("done", worker))
     except BaseException as exc:
         status.put(("failed", worker, repr(exc)))

@@ -1,8 +1,6 @@
 """Messages: exactly-once send, read watermarks, history."""
 
-import asyncio
 import uuid
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -12,28 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from chat_server.chats.models import ChatMember
 from chat_server.chats.service import access_chat
 from chat_server.errors import IdempotencyConflict, NotFound, ValidationFailed
-from chat_server.events import MessageSent, Publisher, ReadReceipt, Typing
-from chat_server.messages import store
+from chat_server.events import Publisher, ReadReceipt, Typing
+from chat_server.messages import lanes, store
 from chat_server.messages.models import MAX_TEXT_LENGTH, Message
 from chat_server.messages.read_status import complete_reads, lock_chat
 from chat_server.messages.schemas import MessageOut
 from chat_server.rate_limit import RateLimiter
 
 MAX_PAGE = 200
-
-# Sends into one chat from this process, each held from taking its seq until its
-# broadcast is out, so broadcasts leave in seq order. The database row lock already
-# serialises these sends; this only keeps commit-then-emit from being overtaken.
-# Exactly-once storage does not depend on it (the UNIQUE constraint does that).
-_broadcast_order: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
-
-
-def _chat_lock(chat_id: int) -> asyncio.Lock:
-    lock = _broadcast_order.get(chat_id)
-    if lock is None:
-        lock = asyncio.Lock()
-        _broadcast_order[chat_id] = lock
-    return lock
 
 
 @dataclass(frozen=True)
@@ -56,7 +40,8 @@ async def send_message(
 
     The UNIQUE (sender_id, client_msg_id) constraint is the guarantee: a repeated id
     returns the earlier message, and a parallel send with the same id makes the insert
-    fail, undoing its seq, so duplicates never burn a number (see store.py).
+    fail, undoing its seq, so duplicates never burn a number (see store.py). Sends into
+    one chat are stored in batches and broadcast in seq order (see lanes.py).
     """
     _check_text(text)
     if rate_limiter is not None:
@@ -73,17 +58,13 @@ async def send_message(
             if earlier.message is None:
                 raise refusal
             return _duplicate_of(earlier.message, chat_id=chat_id, text=text)
-    async with _chat_lock(chat_id):
-        outcome = await store.store(
-            engine, chat_id=chat_id, sender_id=sender_id, text=text, client_msg_id=client_msg_id
-        )
-        if not outcome.is_member or outcome.message is None:
-            raise NotFound("chat not found")
-        if not outcome.is_new:
-            return _duplicate_of(outcome.message, chat_id=chat_id, text=text)
-        await publisher.publish(
-            MessageSent(chat_id=chat_id, message=outcome.message.model_dump(mode="json"))
-        )
+    outcome = await lanes.store_and_broadcast(
+        engine, publisher, chat_id, store.Send(sender_id, text, client_msg_id)
+    )
+    if not outcome.is_member or outcome.message is None:
+        raise NotFound("chat not found")
+    if not outcome.is_new:
+        return _duplicate_of(outcome.message, chat_id=chat_id, text=text)
     if rate_limiter is not None:
         await rate_limiter.count("message", str(sender_id))
     return SendResult(message=outcome.message, duplicate=False)

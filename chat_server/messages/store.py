@@ -1,18 +1,19 @@
-"""The send path's SQL: one statement per message, on an autocommit connection.
+"""The send path's SQL: one statement stores a batch of sends into one chat.
 
-Sending is the hot path, so it skips the ORM unit of work (about six times the CPU per
-message, see bench/README.md) and runs SQLAlchemy Core text statements instead: the
-membership check, the duplicate lookup, taking the next seq and the insert are one
-statement, which PostgreSQL runs as one transaction.
+Sending is the hot path, so it skips the ORM unit of work (several times the CPU per
+message, see bench/README.md) and runs SQLAlchemy Core text statements on an autocommit
+connection: the membership check, the duplicate lookup, taking the next seqs and the
+insert are one statement, which PostgreSQL runs as one transaction.
 """
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, DateTime, Text, Uuid, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -22,11 +23,6 @@ from chat_server.messages.schemas import MessageOut
 
 SENDER_KEY_CONSTRAINT = "uq_messages_sender_id_client_msg_id"
 
-_PARAMS = (
-    bindparam("chat_id", type_=BigInteger),
-    bindparam("sender_id", type_=BigInteger),
-    bindparam("client_msg_id", type_=Uuid),
-)
 _MESSAGE_COLUMNS: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]] = {
     "id": BigInteger,
     "chat_id": BigInteger,
@@ -38,61 +34,101 @@ _MESSAGE_COLUMNS: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]] = {
     "client_msg_id": Uuid,
 }
 
-_MEMBERSHIP_AND_EARLIER = """
-    membership AS (
-        SELECT EXISTS (
-            SELECT 1 FROM chat_members WHERE chat_id = :chat_id AND user_id = :sender_id
-        ) AS is_member
-    ),
-    earlier AS (
-        SELECT id, chat_id, sender_id, seq, text, created_at, is_read, client_msg_id
-        FROM messages
-        WHERE sender_id = :sender_id AND client_msg_id = :client_msg_id
-    )
-"""
-
-# Nothing comes back when the sender is not a member. The UPDATE takes the chat row lock
-# before clock_timestamp() is read, so seq order and send-time order agree. A parallel
-# send with the same id that commits after this statement's snapshot makes the INSERT
-# fail on the unique constraint, which undoes the seq bump too: no gaps.
-_STORE = (
+# Rows come back of three kinds: 'stored' (new), 'earlier' (the id was used before) and
+# 'member' (a sender who is a member of the chat). The UPDATE takes the chat row lock
+# before clock_timestamp() is read, so seq order and send-time order agree (a batch
+# shares one time). A parallel send with one of these ids that commits after this
+# statement's snapshot makes the INSERT fail on the unique constraint, which undoes the
+# whole statement, seqs included: no gaps.
+_STORE_BATCH = (
     text(
-        f"""
-        WITH {_MEMBERSHIP_AND_EARLIER},
+        """
+        WITH input AS (
+            SELECT * FROM unnest(
+                CAST(:sender_ids AS bigint[]),
+                CAST(:texts AS text[]),
+                CAST(:client_msg_ids AS uuid[])
+            ) WITH ORDINALITY AS i (sender_id, text, client_msg_id, ord)
+        ),
+        membership AS (
+            SELECT user_id FROM chat_members
+            WHERE chat_id = :chat_id AND user_id = ANY (CAST(:sender_ids AS bigint[]))
+        ),
+        earlier AS (
+            SELECT id, chat_id, sender_id, seq, text, created_at, is_read, client_msg_id
+            FROM messages
+            WHERE (sender_id, client_msg_id) IN (SELECT sender_id, client_msg_id FROM input)
+        ),
+        fresh AS (
+            SELECT DISTINCT ON (i.sender_id, i.client_msg_id) i.*
+            FROM input AS i
+            WHERE i.sender_id IN (SELECT user_id FROM membership)
+              AND NOT EXISTS (
+                  SELECT 1 FROM earlier AS e
+                  WHERE e.sender_id = i.sender_id AND e.client_msg_id = i.client_msg_id
+              )
+            ORDER BY i.sender_id, i.client_msg_id, i.ord
+        ),
+        numbered AS (
+            SELECT fresh.*, row_number() OVER (ORDER BY ord) AS n, count(*) OVER () AS total
+            FROM fresh
+        ),
         next_seq AS (
-            UPDATE chats SET last_seq = last_seq + 1
-            WHERE id = :chat_id
-              AND (SELECT is_member FROM membership)
-              AND NOT EXISTS (SELECT 1 FROM earlier)
-            RETURNING last_seq
+            UPDATE chats SET last_seq = last_seq + (SELECT count(*) FROM fresh)
+            WHERE id = :chat_id AND EXISTS (SELECT 1 FROM fresh)
+            RETURNING last_seq, clock_timestamp() AS sent_at
         ),
         stored AS (
             INSERT INTO messages (chat_id, sender_id, text, client_msg_id, seq, created_at)
-            SELECT CAST(:chat_id AS bigint), CAST(:sender_id AS bigint), CAST(:text AS text),
-                   CAST(:client_msg_id AS uuid), last_seq, clock_timestamp()
-            FROM next_seq
+            SELECT CAST(:chat_id AS bigint), numbered.sender_id, numbered.text,
+                   numbered.client_msg_id, next_seq.last_seq - numbered.total + numbered.n,
+                   next_seq.sent_at
+            FROM numbered CROSS JOIN next_seq
             RETURNING id, chat_id, sender_id, seq, text, created_at, is_read, client_msg_id
         )
-        SELECT true AS is_new, membership.is_member, stored.* FROM stored, membership
+        SELECT 'stored' AS kind, stored.* FROM stored
         UNION ALL
-        SELECT false, membership.is_member, earlier.* FROM earlier, membership
+        SELECT 'earlier', earlier.* FROM earlier
+        UNION ALL
+        SELECT 'member', NULL, NULL, user_id, NULL, NULL, NULL, NULL, NULL FROM membership
         """
     )
-    .bindparams(*_PARAMS, bindparam("text", type_=Text))
-    .columns(is_new=Boolean, is_member=Boolean, **_MESSAGE_COLUMNS)
+    .bindparams(
+        bindparam("chat_id", type_=BigInteger),
+        bindparam("sender_ids", type_=ARRAY(BigInteger)),
+        bindparam("texts", type_=ARRAY(Text)),
+        bindparam("client_msg_ids", type_=ARRAY(Uuid)),
+    )
+    .columns(kind=Text, **_MESSAGE_COLUMNS)
 )
 
 _LOOKUP = (
     text(
-        f"""
-        WITH {_MEMBERSHIP_AND_EARLIER}
-        SELECT false AS is_new, membership.is_member, earlier.*
-        FROM membership LEFT JOIN earlier ON true
+        """
+        SELECT
+            EXISTS (
+                SELECT 1 FROM chat_members WHERE chat_id = :chat_id AND user_id = :sender_id
+            ) AS is_member,
+            m.id, m.chat_id, m.sender_id, m.seq, m.text, m.created_at, m.is_read,
+            m.client_msg_id
+        FROM (SELECT 1) AS one
+        LEFT JOIN messages AS m ON m.sender_id = :sender_id AND m.client_msg_id = :client_msg_id
         """
     )
-    .bindparams(*_PARAMS)
-    .columns(is_new=Boolean, is_member=Boolean, **_MESSAGE_COLUMNS)
+    .bindparams(
+        bindparam("chat_id", type_=BigInteger),
+        bindparam("sender_id", type_=BigInteger),
+        bindparam("client_msg_id", type_=Uuid),
+    )
+    .columns(is_member=Boolean, **_MESSAGE_COLUMNS)
 )
+
+
+@dataclass(frozen=True)
+class Send:
+    sender_id: int
+    text: str
+    client_msg_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -104,39 +140,78 @@ class Outcome:
     is_new: bool
 
 
-def _outcome(row: Row[Any] | None) -> Outcome:
-    if row is None:
-        return Outcome(is_member=False, message=None, is_new=False)
-    message = MessageOut.model_validate(row) if row.id is not None else None
-    return Outcome(is_member=bool(row.is_member), message=message, is_new=bool(row.is_new))
-
-
 @asynccontextmanager
 async def _autocommit(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     async with engine.connect() as conn:
         yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
-async def store(
-    engine: AsyncEngine, *, chat_id: int, sender_id: int, text: str, client_msg_id: uuid.UUID
-) -> Outcome:
-    """Insert the message unless this id was used before."""
-    key = {"chat_id": chat_id, "sender_id": sender_id, "client_msg_id": client_msg_id}
+async def store_batch(engine: AsyncEngine, *, chat_id: int, sends: Sequence[Send]) -> list[Outcome]:
+    """Store the sends whose ids are new, in the order given; one outcome per send.
+
+    A send repeating an id, earlier or within the batch, gets the first message back with
+    `is_new` False. When a parallel send with one of these ids wins the race, the batch
+    is undone and the sends are stored one at a time instead.
+    """
     async with _autocommit(engine) as conn:
         try:
-            row = (await conn.execute(_STORE, {**key, "text": text})).first()
-        except IntegrityError as exc:
-            if SENDER_KEY_CONSTRAINT not in str(exc.orig):
-                raise
-            # A parallel send with this id committed after our snapshot: read the winner.
-            row = (await conn.execute(_LOOKUP, key)).first()
-    return _outcome(row)
+            return await _store_batch(conn, chat_id, sends)
+        except IntegrityError:
+            pass  # a race lost (or a sender deleted meanwhile): settle each send alone
+        return [(await _store_one(conn, chat_id, send)) for send in sends]
+
+
+async def _store_one(conn: AsyncConnection, chat_id: int, send: Send) -> Outcome:
+    try:
+        return (await _store_batch(conn, chat_id, [send]))[0]
+    except IntegrityError as exc:
+        if SENDER_KEY_CONSTRAINT not in str(exc.orig):
+            raise
+    # A parallel send with this id committed after our snapshot: that one is the message.
+    return await _lookup(conn, chat_id, send.sender_id, send.client_msg_id)
+
+
+async def _store_batch(conn: AsyncConnection, chat_id: int, sends: Sequence[Send]) -> list[Outcome]:
+    params = {
+        "chat_id": chat_id,
+        "sender_ids": [s.sender_id for s in sends],
+        "texts": [s.text for s in sends],
+        "client_msg_ids": [s.client_msg_id for s in sends],
+    }
+    rows = (await conn.execute(_STORE_BATCH, params)).all()
+    members = {row.sender_id for row in rows if row.kind == "member"}
+    messages = {
+        (row.sender_id, row.client_msg_id): (MessageOut.model_validate(row), row.kind == "stored")
+        for row in rows
+        if row.kind != "member"
+    }
+    outcomes = []
+    for send in sends:
+        key = (send.sender_id, send.client_msg_id)
+        found = messages.get(key)
+        is_member = send.sender_id in members
+        if found is None:
+            outcomes.append(Outcome(is_member=is_member, message=None, is_new=False))
+            continue
+        message, is_new = found
+        outcomes.append(Outcome(is_member=is_member, message=message, is_new=is_new))
+        if is_new:  # a second send with this id in the same batch is its duplicate
+            messages[key] = (message, False)
+    return outcomes
 
 
 async def lookup(
     engine: AsyncEngine, *, chat_id: int, sender_id: int, client_msg_id: uuid.UUID
 ) -> Outcome:
     """Membership and the earlier message with this id, without storing anything."""
-    key = {"chat_id": chat_id, "sender_id": sender_id, "client_msg_id": client_msg_id}
     async with _autocommit(engine) as conn:
-        return _outcome((await conn.execute(_LOOKUP, key)).first())
+        return await _lookup(conn, chat_id, sender_id, client_msg_id)
+
+
+async def _lookup(
+    conn: AsyncConnection, chat_id: int, sender_id: int, client_msg_id: uuid.UUID
+) -> Outcome:
+    params = {"chat_id": chat_id, "sender_id": sender_id, "client_msg_id": client_msg_id}
+    row: Row[Any] = (await conn.execute(_LOOKUP, params)).one()
+    message = MessageOut.model_validate(row) if row.id is not None else None
+    return Outcome(is_member=bool(row.is_member), message=message, is_new=False)
