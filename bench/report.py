@@ -89,6 +89,29 @@ def _load(values: tuple[float, float, float]) -> str:
     return " / ".join(f"{v:.2f}" for v in values)
 
 
+def _cpu_budget(r: Results, server_ms: float) -> list[str]:
+    """CPU per message of each process on the machine, and the rate the machine's cores
+    could carry at that cost: the load generator and PostgreSQL share the cores too."""
+    if not r.rate or r.postgres_cpu is None:
+        return ["(CPU budget: needs the embedded PostgreSQL, whose CPU can be measured)"]
+    postgres_ms = r.postgres_cpu * 10 / r.rate
+    client_ms = r.client_cpu * 10 / r.rate
+    total_ms = server_ms + postgres_ms + client_ms
+    ceiling = r.cores * 1000 / total_ms
+    return [
+        "| CPU per message, its deliveries included | server | PostgreSQL | load generator "
+        "| all three |",
+        "|---|---|---|---|---|",
+        f"| ms | {server_ms:.2f} | {postgres_ms:.2f} | {client_ms:.2f} | **{total_ms:.2f}** |",
+        f"| cores needed at {FLOOR_RATE:,.0f} msg/s | {server_ms:.2f} | {postgres_ms:.2f} "
+        f"| {client_ms:.2f} | **{total_ms:.2f}** of {r.cores} |",
+        "",
+        f"At these costs the {r.cores} cores carry at most about **{ceiling:,.0f} msg/s** "
+        f"with all three on them; the server's own share is {1000 / server_ms:,.0f} msg/s "
+        "per core.",
+    ]
+
+
 def render(r: Results) -> str:
     ack_p50, ack_p99 = percentile(r.ack_ms, 50), percentile(r.ack_ms, 99)
     del_p50, del_p99 = percentile(r.delivery_ms, 50), percentile(r.delivery_ms, 99)
@@ -139,6 +162,8 @@ def render(r: Results) -> str:
         f"| raw asyncpg, 1 row per commit, {r.raw_connections} connections | "
         f"{r.raw_rows:,} rows in {r.raw_seconds:.1f} s → **{r.raw_rate:,.0f} rows/s** |",
         f"| ours / raw | **{ratio:.3f}** |",
+        "",
+        *_cpu_budget(r, cpu_ms),
         "",
         "| floor (issue 3) | measured | |",
         "|---|---|---|",
