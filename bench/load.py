@@ -486,6 +486,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--idle-sockets", type=int, default=2000, help="idle sockets (default 2000)")
     p.add_argument("--raw-seconds", type=float, default=10, help="raw insert run (default 10)")
     p.add_argument("--raw-connections", type=int, default=32, help="raw pool size (default 32)")
+    p.add_argument(
+        "--output", type=Path, default=RESULTS_FILE, help="where the table is also written"
+    )
     p.add_argument("--pool-size", type=int, default=20, help="server DB_POOL_SIZE (default 20)")
     p.add_argument(
         "--py-spy",
@@ -514,11 +517,11 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     table = render(results)
-    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_FILE.write_text(table, encoding="utf-8")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(table, encoding="utf-8")
     print()
     print(table)
-    print(f"(written to {RESULTS_FILE.relative_to(ROOT)})")
+    print(f"(written to {args.output})")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ _MESSAGE_COLUMNS: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]] = {
 # shares one time). A parallel send with one of these ids that commits after this
 # statement's snapshot makes the INSERT fail on the unique constraint, which undoes the
 # whole statement, seqs included: no gaps.
-_STORE_BATCH = (
+STORE_BATCH = (
     text(
         """
         WITH input AS (
@@ -178,7 +178,7 @@ async def _store_batch(conn: AsyncConnection, chat_id: int, sends: Sequence[Send
         "texts": [s.text for s in sends],
         "client_msg_ids": [s.client_msg_id for s in sends],
     }
-    rows = (await conn.execute(_STORE_BATCH, params)).all()
+    rows = (await conn.execute(STORE_BATCH, params)).all()
     members = {row.sender_id for row in rows if row.kind == "member"}
     messages = {
         (row.sender_id, row.client_msg_id): (MessageOut.model_validate(row), row.kind == "stored")
