@@ -42,6 +42,7 @@ class ChatJoined:
     user_ids: list[int]
     chat: Json
     announce_to_chat: bool = True
+    chat_for: dict[int, Json] = field(default_factory=dict)  # a user's own view, if different
 
 
 @dataclass(frozen=True)

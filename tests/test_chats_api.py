@@ -45,6 +45,10 @@ async def test_open_private_chat_from_the_other_side_returns_the_same_chat(
     assert first.status_code == 201
     assert reverse.status_code == 200
     assert reverse.json()["id"] == first.json()["id"]
+    # Named after the other person, as in the chat list.
+    assert (first.json()["name"], reverse.json()["name"]) == ("Bob", "Alice")
+    shown = await client.get(f"/chats/{first.json()['id']}", headers=bob.headers)
+    assert shown.json()["name"] == "Alice"
 
 
 async def test_open_private_chat_returns_the_chat_with_both_members(

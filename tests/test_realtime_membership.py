@@ -47,10 +47,12 @@ async def test_removed_member_stops_receiving_and_cannot_send(http, users, conne
 
 async def test_new_private_chat_and_group_appear_live(http, users, connect):
     alice, bob = await users("Alice", "Bob")
-    bob_tab = await connect(bob)
+    alice_tab, bob_tab = await connect(alice), await connect(bob)
     chat_id = await private_chat(http, alice, bob)
     joined = await bob_tab.wait_for("chat_joined")
     assert joined[0]["id"] == chat_id
+    assert joined[0]["name"] == "Alice"  # each side sees the chat named after the other
+    assert (await alice_tab.wait_for("chat_joined"))[0]["name"] == "Bob"
     team = await group(http, alice, [bob])
     joined = await bob_tab.wait_for("chat_joined", lambda items: len(items) == 2)
     assert joined[1]["id"] == team["chat_id"]

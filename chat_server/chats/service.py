@@ -101,12 +101,15 @@ async def get_or_create_private_chat(
         await session.commit()
     chat = await get_chat(session=session, user_id=user_id, chat_id=chat_id)
     if created:
+        # Each side sees the chat named after the other person.
+        theirs = chat.model_copy(update={"name": _peer_name(chat, other_user_id)})
         await publisher.publish(
             ChatJoined(
                 chat_id=chat_id,
                 user_ids=[low, high],
                 chat=chat.model_dump(mode="json"),
                 announce_to_chat=False,
+                chat_for={other_user_id: theirs.model_dump(mode="json")},
             )
         )
     return chat, created
@@ -115,10 +118,19 @@ async def get_or_create_private_chat(
 async def get_chat(*, session: AsyncSession, user_id: int, chat_id: int) -> ChatOut:
     """A chat the caller belongs to, with every member and their read watermark."""
     chat, _ = await access_chat(session, user_id=user_id, chat_id=chat_id)
-    return await describe_chat(session, chat)
+    described = await describe_chat(session, chat)
+    if chat.type == PRIVATE:
+        return described.model_copy(update={"name": _peer_name(described, user_id)})
+    return described
+
+
+def _peer_name(chat: ChatOut, viewer_id: int) -> str | None:
+    """A private chat is called after the other person, as in the chat list."""
+    return next((m.name for m in chat.members if m.user_id != viewer_id), None)
 
 
 async def describe_chat(session: AsyncSession, chat: Chat) -> ChatOut:
+    """The chat as everyone in it sees it (a private chat has no name of its own)."""
     rows = await session.execute(
         select(ChatMember, User.name)
         .join(User, User.id == ChatMember.user_id)

@@ -55,7 +55,8 @@ class SocketPublisher:
                     await send_membership_order(
                         self._sio, JOIN_ORDER, user_id=user_id, chat_id=event.chat_id
                     )
-                    await self._sio.emit("chat_joined", event.chat, room=user_room(user_id))
+                    chat = event.chat_for.get(user_id, event.chat)
+                    await self._sio.emit("chat_joined", chat, room=user_room(user_id))
                 if event.announce_to_chat:
                     for user_id in event.user_ids:
                         await self._sio.emit(
