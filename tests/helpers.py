@@ -1,13 +1,30 @@
 """Helpers for tests: create users and chats through the public API."""
 
+import os
 import uuid
 from dataclasses import dataclass, field
 from subprocess import Popen
 from typing import Any
 
 import httpx
+import pytest
+import redis
 
 PASSWORD = "correct horse battery"
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def require_redis(needed_by: str) -> None:
+    """Skip without a reachable Redis, with the reason; under CI that is a failure."""
+    try:
+        reachable = bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        reachable = False
+    if reachable:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must provide Redis at {REDIS_URL}")
+    pytest.skip(f"no Redis reachable at {REDIS_URL}; {needed_by} needs one")
 
 
 def plain_dsn(url: str) -> str:

@@ -1,7 +1,6 @@
 """Two server processes sharing PostgreSQL and Redis act as one."""
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -9,28 +8,15 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-import redis
 
 from tests.conftest import free_port, settings_env, start_server, stop_server, wait_ready
-from tests.helpers import group, plain_dsn, private_chat, register
+from tests.helpers import REDIS_URL, group, plain_dsn, private_chat, register, require_redis
 from tests.sockets import connected
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def _redis_reachable() -> bool:
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
 
 
 @pytest.fixture(scope="module")
 def two_servers(database_url: str, data_dir: Path) -> Iterator[tuple[str, str]]:
-    if not _redis_reachable():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must provide Redis at {REDIS_URL}")
-        pytest.skip(f"no Redis reachable at {REDIS_URL}; the multi-process test needs one")
+    require_redis("the multi-process test")
     ports = [free_port(), free_port()]
     urls = [f"http://127.0.0.1:{p}" for p in ports]
     # A channel of our own, so parallel runs on one Redis never hear each other.
