@@ -32,8 +32,9 @@ def create_app(settings: Settings | None = None, *, database_url: str) -> FastAP
     settings = settings or get_settings()
     runtime = build_runtime(settings, database_url)
     sio = create_socket_server(settings)
-    runtime.publisher = SocketPublisher(sio)
-    register_handlers(sio, runtime, make_presence(settings.redis_url, settings.redis_namespace))
+    presence = make_presence(settings.redis_url, settings.redis_namespace)
+    runtime.publisher = SocketPublisher(sio, presence)
+    register_handlers(sio, runtime, presence)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

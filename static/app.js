@@ -119,6 +119,10 @@ const serverEvents = {
     if (chat?.id !== undefined) store.upsertChat(chat);
     refreshSoon();
   },
+  chat_updated(chat) {
+    // A group was renamed: keep the list's counters, take the new name.
+    if (store.chats.has(chat?.id)) store.upsertChat({ id: chat.id, name: chat.name });
+  },
   chat_left({ chat_id: chatId }) {
     const wasOpen = store.activeChatId === chatId;
     store.removeChat(chatId);
@@ -145,7 +149,11 @@ function wire() {
   initChatList({ onOpen: openChat });
   initChatView({
     onBack: () => closeChat(),
-    onInfo: (chatId) => groupDialog(chatId, { onLeft: () => closeChat("You left the group.") }),
+    onInfo: (chatId) =>
+      groupDialog(chatId, {
+        onLeft: () => closeChat("You left the group."),
+        onDeleted: () => closeChat("You deleted the group."),
+      }),
   });
   $("#logout").addEventListener("click", () => endSession());
   $("#new-chat").addEventListener("click", () => newChatDialog({ onOpened: openChat }));

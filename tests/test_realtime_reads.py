@@ -110,3 +110,30 @@ async def test_a_new_socket_learns_which_contacts_are_online(http, users, connec
     await asyncio.sleep(0.2)
     assert [(p["user_id"], p["online"]) for p in bob_tab.received["presence"]] == [(alice.id, True)]
     assert snapshot[0]["last_seen"]
+
+
+def _online(tab) -> set[int]:
+    return {p["user_id"] for p in tab.received["presence"] if p["online"]}
+
+
+async def test_new_chat_mates_learn_who_of_them_is_online(http, users, connect):
+    alice, bob, carol, dave = await users("Alice", "Bob", "Carol", "Dave")
+    alice_tab, bob_tab, carol_tab = await connect(alice), await connect(bob), await connect(carol)
+    assert _online(alice_tab) == _online(bob_tab) == set()  # no shared chat yet
+
+    # A new private chat: each side hears the other is online.
+    await private_chat(http, alice, bob)
+    await alice_tab.wait_for("presence", lambda _: _online(alice_tab) == {bob.id})
+    await bob_tab.wait_for("presence", lambda _: _online(bob_tab) == {alice.id})
+
+    # Carol is added to a group of Alice and Dave (offline): she hears of Alice only, and
+    # Alice hears of Carol.
+    team = await group(http, alice, [dave])
+    added = await http.post(
+        f"/groups/{team['id']}/members", json={"user_id": carol.id}, headers=alice.headers
+    )
+    assert added.status_code in (200, 201), added.text
+    await carol_tab.wait_for("presence", lambda _: _online(carol_tab) == {alice.id})
+    await alice_tab.wait_for("presence", lambda _: _online(alice_tab) == {bob.id, carol.id})
+    await asyncio.sleep(0.2)
+    assert dave.id not in _online(carol_tab) | _online(alice_tab)

@@ -1,5 +1,7 @@
 """The only emitter: turns committed domain events into Socket.IO events."""
 
+from datetime import UTC, datetime
+
 import socketio
 
 from chat_server.events import (
@@ -22,11 +24,13 @@ from chat_server.realtime.rooms import (
     send_membership_order,
     user_room,
 )
+from chat_server.users.presence import Presence
 
 
 class SocketPublisher:
-    def __init__(self, server: socketio.AsyncServer) -> None:
+    def __init__(self, server: socketio.AsyncServer, presence: Presence | None = None) -> None:
         self._sio = server
+        self._presence = presence
 
     async def publish(self, event: Event) -> None:
         match event:
@@ -64,6 +68,7 @@ class SocketPublisher:
                             {"chat_id": event.chat_id, "user_id": user_id},
                             room=chat_room(event.chat_id),
                         )
+                await self._introduce(event)
             case ChatLeft():
                 payload = {"chat_id": event.chat_id, "user_id": event.user_id}
                 await self._sio.emit("member_removed", payload, room=chat_room(event.chat_id))
@@ -97,6 +102,30 @@ class SocketPublisher:
                         },
                         room=chat_room(chat_id),
                     )
+
+    async def _introduce(self, event: ChatJoined) -> None:
+        """New chat-mates hear who of each other is online: presence otherwise only
+        moves when someone connects or disconnects."""
+        if self._presence is None:
+            return
+        member_ids = [int(member["user_id"]) for member in event.chat.get("members", [])]
+        online = await self._presence.online_among(member_ids)
+        now = datetime.now(UTC).isoformat()
+        for joiner in event.user_ids:
+            for user_id in online:
+                if user_id != joiner:
+                    await self._sio.emit(
+                        "presence",
+                        {"user_id": user_id, "online": True, "last_seen": now},
+                        room=user_room(joiner),
+                    )
+        if event.announce_to_chat:  # the members already there hear about the joiners
+            for user_id in set(event.user_ids) & set(online):
+                await self._sio.emit(
+                    "presence",
+                    {"user_id": user_id, "online": True, "last_seen": now},
+                    room=chat_room(event.chat_id),
+                )
 
     async def _presence_snapshot(self, event: PresenceSnapshot) -> None:
         for user_id in event.online_user_ids:

@@ -173,8 +173,9 @@ export function newGroupDialog({ onCreated }) {
   name.focus();
 }
 
-/** Members of a group with presence; add and remove (creator), leave (anyone). */
-export async function groupDialog(chatId, { onLeft }) {
+/** Members of a group with presence; the creator adds, removes, renames and deletes,
+ * everyone else can leave. */
+export async function groupDialog(chatId, { onLeft, onDeleted }) {
   const chat = store.chats.get(chatId);
   if (!chat?.group_id) return;
   const error = errorLine();
@@ -193,7 +194,7 @@ export async function groupDialog(chatId, { onLeft }) {
   const act = (action) => async () => {
     try {
       await action();
-      await groupDialog(chatId, { onLeft });
+      await groupDialog(chatId, { onLeft, onDeleted });
     } catch (err) {
       showError(error, err);
     }
@@ -240,6 +241,8 @@ export async function groupDialog(chatId, { onLeft }) {
   const leave = el("button", { type: "button", class: "danger", onclick: askToLeave }, "Leave group");
   leaveArea.append(leave);
 
+  const ownerArea = creator ? groupOwnerControls(group, { act, error, onDeleted }) : [];
+
   const addSection = creator
     ? userPicker({
         label: "Add a member by name or email",
@@ -247,5 +250,44 @@ export async function groupDialog(chatId, { onLeft }) {
         onPick: (user) => act(() => api.addMember(group.id, user.id))(),
       }).nodes
     : [];
-  openDialog(group.name ?? store.chatTitle(chat), el("p", { class: "muted" }, `${members.length} members`), el("ul", { class: "members" }, rows), ...addSection, error, leaveArea);
+  openDialog(group.name ?? store.chatTitle(chat), el("p", { class: "muted" }, `${members.length} members`), el("ul", { class: "members" }, rows), ...addSection, ...ownerArea, error, creator ? null : leaveArea);
+}
+
+/** The creator's rename field and delete button (deleting asks once more, inline). */
+function groupOwnerControls(group, { act, error, onDeleted }) {
+  const name = el("input", { name: "group-name", maxlength: "100", value: group.name, "aria-label": "Group name" });
+  const rename = el("button", {
+    type: "button",
+    onclick: () => {
+      const wanted = name.value.trim();
+      if (!wanted || wanted === group.name) return;
+      act(() => api.renameGroup(group.id, wanted))();
+    },
+  }, "Rename");
+  name.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      rename.click();
+    }
+  });
+  const deleteArea = el("div", { class: "leave" });
+  const reallyDelete = async () => {
+    try {
+      await api.deleteGroup(group.id);
+      closeDialog();
+      onDeleted(group.chat_id);
+    } catch (err) {
+      showError(error, err);
+    }
+  };
+  const askToDelete = () =>
+    setChildren(
+      deleteArea,
+      el("span", {}, `Delete “${group.name}” for everyone?`),
+      el("button", { type: "button", onclick: () => setChildren(deleteArea, remove) }, "Cancel"),
+      el("button", { type: "button", class: "danger", onclick: reallyDelete }, "Delete"),
+    );
+  const remove = el("button", { type: "button", class: "danger", onclick: askToDelete }, "Delete group");
+  deleteArea.append(remove);
+  return [el("div", { class: "rename" }, name, rename), deleteArea];
 }

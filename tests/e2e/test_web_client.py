@@ -295,3 +295,49 @@ async def test_group_members_are_removed_added_back_and_can_leave(
     await expect(chat_item(bob.page, "Book club")).to_have_count(0)
     await expect(alice.page.locator("#chat-status")).to_have_text(re.compile(r"^1 member\b"))
     await shot(bob, "left")
+
+
+async def test_the_creator_renames_then_deletes_a_group_and_members_see_it_live(
+    open_as: OpenAs, api: httpx.AsyncClient, shot: Screenshots
+) -> None:
+    alice = await open_as("Alice")
+    bob = await open_as("Bob")
+    response = await api.post(
+        "/groups",
+        json={"name": "Hiking", "member_ids": [bob.user.id]},
+        headers=alice.user.headers,
+    )
+    assert response.status_code == 201, response.text
+    await open_chat(alice, "Hiking")
+    await open_chat(bob, "Hiking")
+
+    # Only the creator gets the controls; she cannot leave her own group (she deletes it).
+    await bob.page.get_by_role("button", name="Members").click()
+    await expect(bob.page.get_by_role("button", name="Rename")).to_have_count(0)
+    await expect(bob.page.get_by_role("button", name="Delete group")).to_have_count(0)
+    await bob.page.get_by_role("button", name="Close").click()
+    await alice.page.get_by_role("button", name="Members").click()
+    dialog = alice.page.locator("#dialog")
+    await expect(dialog.get_by_role("button", name="Leave group")).to_have_count(0)
+    # Bob was online before the group existed; Alice still sees him online in it.
+    await expect(dialog.locator(".member", has_text="Bob")).to_contain_text("online")
+
+    # Rename: Bob's header and list follow without a reload (chat_updated).
+    await dialog.get_by_label("Group name").fill("Hiking <b>2027</b>")
+    await dialog.get_by_role("button", name="Rename").click()
+    await expect(dialog.locator("h2")).to_have_text("Hiking <b>2027</b>")
+    await expect(bob.page.locator("#chat-title")).to_have_text("Hiking <b>2027</b>")
+    await expect(chat_item(bob.page, "Hiking <b>2027</b>")).to_have_count(1)
+    await shot(alice, "group-dialog")
+    await shot(bob, "renamed")
+
+    # Delete, confirmed once more inside the dialog: gone for both, Bob's screen says so.
+    await dialog.get_by_role("button", name="Delete group").click()
+    await dialog.locator(".leave").get_by_role("button", name="Delete", exact=True).click()
+    await expect(alice.page.locator("#no-chat")).to_have_text("You deleted the group.")
+    await expect(chat_item(alice.page, "Hiking")).to_have_count(0)
+    await expect(chat_item(bob.page, "Hiking")).to_have_count(0)
+    await expect(bob.page.locator("#no-chat")).to_have_text(
+        "You are no longer a member of that chat."
+    )
+    await shot(bob, "deleted")
