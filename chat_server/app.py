@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, *, database_url: str) -> FastAP
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        await presence.stop()
         await runtime.engine.dispose()
 
     app = FastAPI(

@@ -34,18 +34,6 @@ class RateLimiter:
             if not await self._limiter.hit(item, name, key):
                 raise RateLimited(self._refusal(item))
 
-    async def refusal(self, name: str, key: str) -> RateLimited | None:
-        """The error a hit would raise now, without counting one; None when there is room."""
-        for item in self._items.get(name, []):
-            if not await self._limiter.test(item, name, key):
-                return RateLimited(self._refusal(item))
-        return None
-
-    async def count(self, name: str, key: str) -> None:
-        """Count one hit that already happened, whatever the limits say."""
-        for item in self._items.get(name, []):
-            await self._limiter.hit(item, name, key)
-
     @staticmethod
     def _refusal(item: RateLimitItem) -> str:
         return f"too many requests: at most {item} allowed"

@@ -318,7 +318,7 @@ async def _fill_chat(
     for name, count in read_up_to.items():
         if count > 0:
             await mark_read(
-                session=session,
+                engine=engine,
                 publisher=publisher,
                 user_id=ids[name],
                 chat_id=chat_id,

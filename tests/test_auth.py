@@ -94,6 +94,9 @@ async def test_register_duplicate_email_in_other_case_is_409(client: httpx.Async
         {"name": "Alice", "password": PASSWORD},
         {"name": "Alice", "email": "EMAIL"},
         {},
+        {"name": "Al\x00ice", "email": "EMAIL", "password": PASSWORD},
+        {"name": "Al\ud800ice", "email": "EMAIL", "password": PASSWORD},
+        {"name": "Alice", "email": "EMAIL", "password": "pass\x00word!"},
     ],
     ids=[
         "bad-email",
@@ -106,13 +109,19 @@ async def test_register_duplicate_email_in_other_case_is_409(client: httpx.Async
         "missing-email",
         "missing-password",
         "empty-body",
+        "nul-in-name",
+        "lone-surrogate-in-name",
+        "nul-in-password",
     ],
 )
 async def test_register_rejects_invalid_input_with_422(
     client: httpx.AsyncClient, body: dict[str, str]
 ) -> None:
     body = {k: (unique_email() if v == "EMAIL" else v) for k, v in body.items()}
-    response = await client.post("/auth/register", json=body)
+    # json.dumps escapes what httpx's encoder refuses (lone surrogates), as a client may.
+    response = await client.post(
+        "/auth/register", content=json.dumps(body), headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 422, response.text
     assert "detail" in response.json()
 
@@ -353,3 +362,23 @@ async def test_search_without_token_is_401(client: httpx.AsyncClient) -> None:
     await register(client, "Alice")
     response = await client.get("/users", params={"query": "alice"})
     assert response.status_code == 401
+
+
+async def test_credentials_the_database_could_not_hold_are_refused_not_a_crash(
+    client: httpx.AsyncClient,
+) -> None:
+    user = await register(client, "Alice")
+    json_login = await client.post(
+        "/auth/login", json={"email": user.email, "password": "hunter2\x00secret"}
+    )
+    form_login = await client.post(
+        "/auth/token", data={"username": user.email + "\x00", "password": "whatever1"}
+    )
+    assert (json_login.status_code, form_login.status_code) == (422, 401)
+    assert "hunter2" not in json_login.text  # a 422 never echoes what was sent
+
+
+async def test_search_with_a_nul_character_is_422(client: httpx.AsyncClient) -> None:
+    user = await register(client, "Alice")
+    response = await client.get("/users", params={"query": "a\x00"}, headers=user.headers)
+    assert response.status_code == 422

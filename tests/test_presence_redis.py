@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+import redis.asyncio
 
 from chat_server.users.presence import RedisPresence
 from tests.helpers import REDIS_URL, require_redis
@@ -61,3 +62,18 @@ async def test_online_among_answers_for_many_users_at_once(processes):
 
     assert await presence.online_among(list(range(1, 11))) == [3, 5, 9]
     assert await presence.online_among([]) == []
+
+
+async def test_a_renewal_puts_back_connections_that_redis_lost(processes):
+    presence = processes(60)
+    await presence.connected(4, "tab")
+    lost = redis.asyncio.Redis.from_url(REDIS_URL)
+    try:
+        await lost.delete(presence._key(4))  # a Redis restart, or a late renewal reaped
+        assert await presence.online_among([4]) == []
+
+        await presence.renew()
+
+        assert await presence.online_among([4]) == [4]
+    finally:
+        await lost.aclose()

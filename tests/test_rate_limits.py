@@ -100,14 +100,25 @@ async def test_limits_are_per_user(limited, database_url):
     assert (await _post(limited, bob, chat_id, "b0", str(uuid.uuid4()))).status_code == 201
 
 
-async def test_refused_sends_from_a_non_member_do_not_use_up_the_limit(limited):
+async def test_a_burst_of_parallel_sends_stores_no_more_than_the_limit(limited, database_url):
     alice, _, chat_id = await _team(limited)
+    keys = [str(uuid.uuid4()) for _ in range(4 * LIMIT)]
+
+    responses = await asyncio.gather(
+        *(_post(limited, alice, chat_id, f"burst {i}", key) for i, key in enumerate(keys))
+    )
+
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] * LIMIT + [429] * (3 * LIMIT)
+    assert len(await _stored_texts(database_url)) == LIMIT
+
+
+async def test_a_non_member_over_the_limit_still_learns_nothing_about_the_chat(limited):
+    _, _, chat_id = await _team(limited)
     mallory = await register(limited, "Mallory")
     for _ in range(LIMIT + 2):
         response = await _post(limited, mallory, chat_id, "let me in", str(uuid.uuid4()))
         assert response.status_code == 404
-    own_chat: int = (await group(limited, mallory, [alice]))["chat_id"]
-    assert (await _post(limited, mallory, own_chat, "hi", str(uuid.uuid4()))).status_code == 201
 
 
 async def test_socket_send_over_the_limit_gets_a_rate_limited_ack(

@@ -18,10 +18,13 @@ def _newly_read(publisher: RecordingPublisher) -> list[MessagesRead]:
 
 
 async def _mark(app, publisher, user, chat_id, seq) -> int:
-    async with app.state.runtime.sessions() as session:
-        return await messages.mark_read(
-            session=session, publisher=publisher, user_id=user.id, chat_id=chat_id, seq=seq
-        )
+    return await messages.mark_read(
+        engine=app.state.runtime.engine,
+        publisher=publisher,
+        user_id=user.id,
+        chat_id=chat_id,
+        seq=seq,
+    )
 
 
 async def _is_read(client, user, chat_id) -> list[bool]:

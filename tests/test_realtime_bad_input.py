@@ -37,6 +37,9 @@ BAD_SENDS = {
     "text over 4096": {"chat_id": "CHAT", "text": "x" * 4097, "client_msg_id": GOOD_ID},
     "non-uuid id": {"chat_id": "CHAT", "text": "hi", "client_msg_id": "abc"},
     "extra field": {"chat_id": "CHAT", "text": "hi", "client_msg_id": GOOD_ID, "x": 1},
+    # PostgreSQL cannot store these; JSON's \u0000 and \ud800 decode to them.
+    "NUL in text": {"chat_id": "CHAT", "text": "a\x00b", "client_msg_id": GOOD_ID},
+    "lone surrogate": {"chat_id": "CHAT", "text": "a\ud800b", "client_msg_id": GOOD_ID},
 }
 
 

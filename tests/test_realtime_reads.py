@@ -135,5 +135,7 @@ async def test_new_chat_mates_learn_who_of_them_is_online(http, users, connect):
     assert added.status_code in (200, 201), added.text
     await carol_tab.wait_for("presence", lambda _: _online(carol_tab) == {alice.id})
     await alice_tab.wait_for("presence", lambda _: _online(alice_tab) == {bob.id, carol.id})
-    await asyncio.sleep(0.2)
-    assert dave.id not in _online(carol_tab) | _online(alice_tab)
+    await asyncio.sleep(0.3)
+    assert _online(carol_tab) == {alice.id}  # not Dave (offline), not herself
+    assert _online(alice_tab) == {bob.id, carol.id}
+    assert _online(bob_tab) == {alice.id}  # Bob is in no chat with Carol

@@ -7,8 +7,9 @@ import uuid
 import asyncpg
 import pytest
 
-from chat_server.errors import IdempotencyConflict, NotFound
+from chat_server.errors import IdempotencyConflict, NotFound, ValidationFailed
 from chat_server.events import MessageSent, RecordingPublisher
+from chat_server.messages import lanes
 from chat_server.messages import service as messages
 from chat_server.messages.service import SendResult
 from tests.helpers import group, plain_dsn, register
@@ -112,3 +113,82 @@ async def test_a_batch_that_loses_a_race_is_settled_send_by_send(
     assert [r["seq"] for r in rows] == [*range(1, batch_size), 1000]  # no seq burnt
     broadcast = [e.message["text"] for e in publisher.events if isinstance(e, MessageSent)]
     assert broadcast == [f"b{i}" for i in range(batch_size - 1)]
+
+
+class _BrokenOnce:
+    """A publisher whose first broadcast fails (a Redis blip, say)."""
+
+    def __init__(self) -> None:
+        self.events: list[MessageSent] = []
+        self.failed = False
+
+    async def publish(self, event) -> None:
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("pub/sub is down")
+        self.events.append(event)
+
+
+async def test_a_failed_broadcast_fails_no_send_and_the_rest_still_go_out(
+    client, app, database_url
+):
+    alice, bob = await register(client, "Alice"), await register(client, "Bob")
+    chat_id = (await group(client, alice, [bob]))["chat_id"]
+    publisher = _BrokenOnce()
+
+    results = await asyncio.gather(
+        *(_send(app, publisher, alice.id, chat_id, f"m{i}", uuid.uuid4()) for i in range(5))
+    )
+
+    assert [r.duplicate for r in results] == [False] * 5  # stored is stored
+    assert [r["seq"] for r in await _rows(database_url)] == [1, 2, 3, 4, 5]
+    assert [e.message["seq"] for e in publisher.events] == [2, 3, 4, 5]
+
+
+async def test_texts_the_database_cannot_store_are_refused_before_they_join_a_batch(
+    client, app, database_url
+):
+    alice, bob = await register(client, "Alice"), await register(client, "Bob")
+    chat_id = (await group(client, alice, [bob]))["chat_id"]
+    publisher = RecordingPublisher()
+
+    outcomes = await asyncio.gather(
+        *(_send(app, publisher, alice.id, chat_id, f"fine {i}", uuid.uuid4()) for i in range(5)),
+        _send(app, publisher, bob.id, chat_id, "nul \x00 inside", uuid.uuid4()),
+        _send(app, publisher, bob.id, chat_id, "lone \ud800 surrogate", uuid.uuid4()),
+        return_exceptions=True,
+    )
+
+    assert all(isinstance(o, SendResult) for o in outcomes[:5])
+    assert all(isinstance(o, ValidationFailed) for o in outcomes[5:])
+    assert len(await _rows(database_url)) == 5
+
+
+async def test_senders_waiting_in_a_lane_hear_of_it_when_its_worker_is_cancelled(
+    client, app, database_url
+):
+    alice, bob = await register(client, "Alice"), await register(client, "Bob")
+    chat_id = (await group(client, alice, [bob]))["chat_id"]
+    rival = await asyncpg.connect(plain_dsn(database_url))
+    rival_tx = rival.transaction()
+    await rival_tx.start()
+    await rival.execute("SELECT 1 FROM chats WHERE id = $1 FOR UPDATE", chat_id)
+    try:
+        sending = asyncio.gather(
+            *(
+                _send(app, RecordingPublisher(), alice.id, chat_id, f"m{i}", uuid.uuid4())
+                for i in range(3)
+            ),
+            return_exceptions=True,
+        )
+        await asyncio.sleep(0.5)  # the lane's statement now waits for the chat row
+        assert lanes._workers, "a lane worker should be running"
+        for worker in list(lanes._workers):
+            worker.cancel()
+
+        results = await asyncio.wait_for(sending, timeout=5)  # nobody waits for ever
+    finally:
+        await rival_tx.rollback()
+        await rival.close()
+
+    assert all(isinstance(r, BaseException) for r in results)

@@ -1,6 +1,7 @@
 """Sending over REST: exactly-once storage, gapless seq, validation, conflicts."""
 
 import asyncio
+import json
 import uuid
 
 import asyncpg
@@ -103,9 +104,16 @@ async def test_bad_input_is_422_and_stores_nothing(client, database_url):
         {},
         {"text": "ok", "client_msg_id": "not-a-uuid"},
         {"text": "ok", "extra": 1},
+        {"text": "nul \x00 inside"},
+        {"text": "lone \udc00 surrogate"},
     ]
     for body in bad_bodies:
-        response = await client.post(url, json=body, headers=alice.headers)
+        # json.dumps escapes what httpx's encoder refuses (lone surrogates), as a client may.
+        response = await client.post(
+            url,
+            content=json.dumps(body),
+            headers={**alice.headers, "Content-Type": "application/json"},
+        )
         assert response.status_code == 422, body
         assert "detail" in response.json()
     bad_key = await client.post(

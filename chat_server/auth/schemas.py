@@ -2,10 +2,12 @@
 
 from pydantic import BaseModel, EmailStr, Field
 
+from chat_server.text_rules import StorableStr
+
 
 class LoginIn(BaseModel):
     email: EmailStr
-    password: str = Field(min_length=1, max_length=128)
+    password: StorableStr = Field(min_length=1, max_length=128)
 
 
 class TokenOut(BaseModel):

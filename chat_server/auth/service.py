@@ -11,6 +11,7 @@ from chat_server.security import (
     user_id_from_token,
     verify_password,
 )
+from chat_server.text_rules import storable
 from chat_server.users.models import User
 from chat_server.users.service import find_user_by_email, get_user
 
@@ -36,6 +37,11 @@ async def login(
 ) -> str:
     """An access token for the user; Unauthorized for any wrong email/password pair."""
     await rate_limiter.check("login", email.lower())
+    try:
+        storable(email)
+        storable(password)
+    except ValueError:
+        raise Unauthorized("wrong email or password") from None  # no stored one is like it
     user = await find_user_by_email(session=session, email=email)
     hashed = user.password if user is not None else await _dummy_hash(settings)
     if not await verify_password(settings, password, hashed) or user is None:

@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from chat_server.chats.schemas import MemberOut, UserId
+from chat_server.text_rules import StorableStr
 
 
 def _strip_not_blank(value: str) -> str:
@@ -15,7 +16,9 @@ def _strip_not_blank(value: str) -> str:
     return value
 
 
-GroupName = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_strip_not_blank)]
+GroupName = Annotated[
+    StorableStr, Field(min_length=1, max_length=100), AfterValidator(_strip_not_blank)
+]
 
 
 class GroupCreate(BaseModel):

@@ -57,12 +57,12 @@ async def send_message(
     responses=error_responses(401, 404, 422),
 )
 async def mark_read(
-    chat_id: ChatIdPath, body: ReadIn, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
+    chat_id: ChatIdPath, body: ReadIn, user: CurrentUser, runtime: RuntimeDep
 ) -> ReadOut:
     """Move the caller's read watermark to `seq`: it never moves back and stops at the
     chat's last message. Returns the watermark now in force."""
     last_read_seq = await service.mark_read(
-        session=session,
+        engine=runtime.engine,
         publisher=runtime.publisher,
         user_id=user.id,
         chat_id=chat_id,

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
 from chat_server.messages.models import MAX_TEXT_LENGTH
+from chat_server.text_rules import StorableStr
 
 
 def _not_blank(value: str) -> str:
@@ -16,7 +17,7 @@ def _not_blank(value: str) -> str:
 
 
 MessageText = Annotated[
-    str, Field(min_length=1, max_length=MAX_TEXT_LENGTH), AfterValidator(_not_blank)
+    StorableStr, Field(min_length=1, max_length=MAX_TEXT_LENGTH), AfterValidator(_not_blank)
 ]
 ChatId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
 Seq = Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]

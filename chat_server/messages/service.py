@@ -7,15 +7,14 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from chat_server.chats.models import ChatMember
 from chat_server.chats.service import access_chat
-from chat_server.errors import IdempotencyConflict, NotFound, ValidationFailed
+from chat_server.errors import IdempotencyConflict, NotFound, RateLimited, ValidationFailed
 from chat_server.events import Publisher, ReadReceipt, Typing
-from chat_server.messages import lanes, store
+from chat_server.messages import lanes, read_status, store
 from chat_server.messages.models import MAX_TEXT_LENGTH, Message
-from chat_server.messages.read_status import complete_reads, lock_chat
 from chat_server.messages.schemas import MessageOut
 from chat_server.rate_limit import RateLimiter
+from chat_server.text_rules import storable
 
 MAX_PAGE = 200
 
@@ -45,18 +44,17 @@ async def send_message(
     """
     _check_text(text)
     if rate_limiter is not None:
-        # Checked before, counted after: a retry of a stored message, or a refused send,
-        # costs nothing. One user's sends in flight at the same moment can overshoot the
-        # limit by at most their number.
-        refusal = await rate_limiter.refusal("message", str(sender_id))
-        if refusal is not None:
+        try:
+            await rate_limiter.check("message", str(sender_id))
+        except RateLimited:
+            # Over the limit, a retry of a stored message is still answered.
             earlier = await store.lookup(
                 engine, chat_id=chat_id, sender_id=sender_id, client_msg_id=client_msg_id
             )
             if not earlier.is_member:
-                raise NotFound("chat not found")
+                raise NotFound("chat not found") from None
             if earlier.message is None:
-                raise refusal
+                raise
             return _duplicate_of(earlier.message, chat_id=chat_id, text=text)
     outcome = await lanes.store_and_broadcast(
         engine, publisher, chat_id, store.Send(sender_id, text, client_msg_id)
@@ -65,8 +63,6 @@ async def send_message(
         raise NotFound("chat not found")
     if not outcome.is_new:
         return _duplicate_of(outcome.message, chat_id=chat_id, text=text)
-    if rate_limiter is not None:
-        await rate_limiter.count("message", str(sender_id))
     return SendResult(message=outcome.message, duplicate=False)
 
 
@@ -74,6 +70,10 @@ def _check_text(text: str) -> None:
     # The edges validate with pydantic already; services are also called directly.
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_LENGTH:
         raise ValidationFailed(f"text must be 1 to {MAX_TEXT_LENGTH} characters and not blank")
+    try:
+        storable(text)  # one unstorable text would fail its whole batch
+    except ValueError as exc:
+        raise ValidationFailed(f"text {exc}") from None
 
 
 def _duplicate_of(existing: MessageOut, *, chat_id: int, text: str) -> SendResult:
@@ -83,34 +83,26 @@ def _duplicate_of(existing: MessageOut, *, chat_id: int, text: str) -> SendResul
 
 
 async def mark_read(
-    *, session: AsyncSession, publisher: Publisher, user_id: int, chat_id: int, seq: int
+    *, engine: AsyncEngine, publisher: Publisher, user_id: int, chat_id: int, seq: int
 ) -> int:
     """Move the caller's watermark forward to `seq` (never back, never past the last
     message) and return it. Messages that thereby become read by everyone are flipped
     and their senders are told, once."""
     if seq < 0:
         raise ValidationFailed("seq must not be negative")
-    await access_chat(session, user_id=user_id, chat_id=chat_id)
-    chat = await lock_chat(session, chat_id)
-    member = await session.get(
-        ChatMember, (chat_id, user_id), with_for_update=True, populate_existing=True
-    )
-    if chat is None or member is None:
-        await session.rollback()
+    move = await read_status.move_watermark(engine, chat_id=chat_id, user_id=user_id, seq=seq)
+    if move is None:
         raise NotFound("chat not found")
-    previous = member.last_read_seq
-    target = min(seq, chat.last_seq)
-    if target <= previous:
-        await session.rollback()
-        return previous
-    member.last_read_seq = target
-    await session.flush()
-    newly_read = await complete_reads(session, chat_id=chat_id, after_seq=previous)
-    await session.commit()
-    await publisher.publish(
-        ReadReceipt(chat_id=chat_id, user_id=user_id, last_read_seq=target, newly_read=newly_read)
-    )
-    return target
+    if move.current > move.previous:
+        await publisher.publish(
+            ReadReceipt(
+                chat_id=chat_id,
+                user_id=user_id,
+                last_read_seq=move.current,
+                newly_read=move.newly_read,
+            )
+        )
+    return move.current
 
 
 @dataclass(frozen=True)

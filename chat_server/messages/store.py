@@ -150,25 +150,23 @@ async def store_batch(engine: AsyncEngine, *, chat_id: int, sends: Sequence[Send
     """Store the sends whose ids are new, in the order given; one outcome per send.
 
     A send repeating an id, earlier or within the batch, gets the first message back with
-    `is_new` False. When a parallel send with one of these ids wins the race, the batch
-    is undone and the sends are stored one at a time instead.
+    `is_new` False. Any error (a parallel send with one of these ids winning the race
+    included) undoes the whole statement and is raised: settle the sends with store_one.
     """
     async with _autocommit(engine) as conn:
+        return await _store_batch(conn, chat_id, sends)
+
+
+async def store_one(engine: AsyncEngine, *, chat_id: int, send: Send) -> Outcome:
+    """One send alone; when a parallel send with its id wins, that message is the answer."""
+    async with _autocommit(engine) as conn:
         try:
-            return await _store_batch(conn, chat_id, sends)
-        except IntegrityError:
-            pass  # a race lost (or a sender deleted meanwhile): settle each send alone
-        return [(await _store_one(conn, chat_id, send)) for send in sends]
-
-
-async def _store_one(conn: AsyncConnection, chat_id: int, send: Send) -> Outcome:
-    try:
-        return (await _store_batch(conn, chat_id, [send]))[0]
-    except IntegrityError as exc:
-        if SENDER_KEY_CONSTRAINT not in str(exc.orig):
-            raise
-    # A parallel send with this id committed after our snapshot: that one is the message.
-    return await _lookup(conn, chat_id, send.sender_id, send.client_msg_id)
+            return (await _store_batch(conn, chat_id, [send]))[0]
+        except IntegrityError as exc:
+            if SENDER_KEY_CONSTRAINT not in str(exc.orig):
+                raise
+        # The winner committed after our snapshot: read it.
+        return await _lookup(conn, chat_id, send.sender_id, send.client_msg_id)
 
 
 async def _store_batch(conn: AsyncConnection, chat_id: int, sends: Sequence[Send]) -> list[Outcome]:

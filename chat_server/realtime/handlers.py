@@ -74,14 +74,13 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime, presence: Pre
 
     async def read(sid: str, *args: Any) -> Ack:
         async def action(payload: SocketReadIn) -> Ack:
-            async with runtime.sessions() as session:
-                last_read_seq = await messages.mark_read(
-                    session=session,
-                    publisher=runtime.publisher,
-                    user_id=await user_id_of(sid),
-                    chat_id=payload.chat_id,
-                    seq=payload.seq,
-                )
+            last_read_seq = await messages.mark_read(
+                engine=runtime.engine,
+                publisher=runtime.publisher,
+                user_id=await user_id_of(sid),
+                chat_id=payload.chat_id,
+                seq=payload.seq,
+            )
             return ok(last_read_seq=last_read_seq)
 
         return await run_acked(SocketReadIn, args, action)

@@ -1,5 +1,6 @@
 """The only emitter: turns committed domain events into Socket.IO events."""
 
+import logging
 from datetime import UTC, datetime
 
 import socketio
@@ -25,6 +26,8 @@ from chat_server.realtime.rooms import (
     user_room,
 )
 from chat_server.users.presence import Presence
+
+logger = logging.getLogger(__name__)
 
 
 class SocketPublisher:
@@ -109,22 +112,21 @@ class SocketPublisher:
         if self._presence is None:
             return
         member_ids = [int(member["user_id"]) for member in event.chat.get("members", [])]
-        online = await self._presence.online_among(member_ids)
+        try:
+            online = await self._presence.online_among(member_ids)
+        except Exception:  # the join itself is done; dots catch up on the next connect
+            logger.exception("presence lookup for chat %s failed", event.chat_id)
+            return
         now = datetime.now(UTC).isoformat()
-        for joiner in event.user_ids:
-            for user_id in online:
-                if user_id != joiner:
-                    await self._sio.emit(
-                        "presence",
-                        {"user_id": user_id, "online": True, "last_seen": now},
-                        room=user_room(joiner),
-                    )
-        if event.announce_to_chat:  # the members already there hear about the joiners
-            for user_id in set(event.user_ids) & set(online):
+        joiners, up = set(event.user_ids), set(online)
+        for receiver in online:  # the others have no socket to tell
+            # A joiner hears of everyone online; those already there, of the joiners.
+            news = up if receiver in joiners else up & joiners
+            for user_id in sorted(news - {receiver}):
                 await self._sio.emit(
                     "presence",
                     {"user_id": user_id, "online": True, "last_seen": now},
-                    room=chat_room(event.chat_id),
+                    room=user_room(receiver),
                 )
 
     async def _presence_snapshot(self, event: PresenceSnapshot) -> None:

@@ -31,6 +31,8 @@ class Presence(Protocol):
         """Those of `user_ids` with at least one open connection, in the order given."""
         ...
 
+    async def stop(self) -> None: ...
+
 
 class LocalPresence:
     """One process: a set of connection ids per user."""
@@ -53,6 +55,9 @@ class LocalPresence:
 
     async def online_among(self, user_ids: list[int]) -> list[int]:
         return [user_id for user_id in user_ids if self._connections.get(user_id)]
+
+    async def stop(self) -> None:
+        pass
 
 
 class RedisPresence:
@@ -115,17 +120,19 @@ class RedisPresence:
                 logger.warning("could not renew presence in Redis; retrying")
 
     async def renew(self) -> None:
-        """Push back the expiry of this process's connections (XX: never re-add one that
-        was removed meanwhile)."""
+        """Push back the expiry of this process's connections, re-adding any that Redis
+        lost (a restart, or a renewal late enough for another process to reap it). A
+        socket closing during a renewal can linger for at most `ttl`."""
         expires = time.time() + self._ttl
         async with self._redis.pipeline(transaction=False) as pipe:
             for sid, user_id in list(self._local.items()):
-                pipe.zadd(self._key(user_id), {sid: expires}, xx=True)
+                pipe.zadd(self._key(user_id), {sid: expires})
                 pipe.expire(self._key(user_id), math.ceil(self._ttl) * 2)
             await pipe.execute()
 
     async def stop(self) -> None:
-        """Stop renewing (tests use it to play a process that died)."""
+        """Stop renewing and close the Redis client (at shutdown; tests also use it to
+        play a process that died)."""
         if self._renewer is not None:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):

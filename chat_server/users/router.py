@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query
 
 from chat_server.deps import CurrentUser, SessionDep
 from chat_server.http_errors import error_responses
+from chat_server.text_rules import StorableStr
 from chat_server.users.schemas import UserOut
 from chat_server.users.service import search_users
 
@@ -22,7 +23,7 @@ async def me(user: CurrentUser) -> UserOut:
 async def find_users(
     user: CurrentUser,
     session: SessionDep,
-    query: Annotated[str, Query(max_length=100)] = "",
+    query: Annotated[StorableStr, Query(max_length=100)] = "",
 ) -> list[UserOut]:
     """Other users whose name or email contains `query` (case-insensitive), at most 20."""
     users = await search_users(session=session, query=query, exclude_id=user.id)

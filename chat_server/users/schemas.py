@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from chat_server.text_rules import StorableStr
+
 
 class UserOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -16,9 +18,9 @@ class UserOut(BaseModel):
 
 
 class UserCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: StorableStr = Field(min_length=1, max_length=100)
     email: EmailStr = Field(max_length=254)
-    password: str = Field(min_length=8, max_length=128)
+    password: StorableStr = Field(min_length=8, max_length=128)
 
     @field_validator("name")
     @classmethod
