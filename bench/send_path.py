@@ -13,7 +13,8 @@ returns, for `--seconds` per variant, in this process, with no sockets and no br
 4. raw asyncpg running variant 2's statement: no SQLAlchemy at all.
 
 Prints messages/s and CPU milliseconds per message in this process and in PostgreSQL
-(embedded server only), and each variant's rate as a ratio of the raw one.
+(embedded server only), and each variant's rate as a ratio of the raw one; then the same
+for reads (messages.service.mark_read), each moving a member's watermark by one.
 """
 
 from __future__ import annotations
@@ -157,6 +158,24 @@ def _service_sender(engine: AsyncEngine) -> Sender:
     return send
 
 
+def _reader(engine: AsyncEngine) -> Sender:
+    """Not a send: each call moves the caller's read watermark one message further."""
+    publisher = NullPublisher()
+    watermarks: dict[int, int] = {}
+
+    async def read(user_id: int, chat_id: int, text: str, key: uuid.UUID) -> object:
+        watermarks[user_id] = watermarks.get(user_id, 0) + 1
+        return await service.mark_read(
+            engine=engine,
+            publisher=publisher,
+            user_id=user_id,
+            chat_id=chat_id,
+            seq=watermarks[user_id],
+        )
+
+    return read
+
+
 def _raw_sender(pool: asyncpg.Pool) -> Sender:
     compiled = store.STORE_BATCH.compile(dialect=postgresql.asyncpg.dialect())
     sql, order = compiled.string, compiled.positiontup or []
@@ -207,7 +226,7 @@ def _tree_cpu(pid: int | None) -> float:
     return total
 
 
-async def _run(db: Database, seconds: float) -> list[Row]:
+async def _run(db: Database, seconds: float) -> tuple[list[Row], Row]:
     await _populate(db.dsn)
     engine = make_engine(db.url, pool_size=20)
     pool = await asyncpg.create_pool(db.dsn, min_size=20, max_size=20)
@@ -218,13 +237,16 @@ async def _run(db: Database, seconds: float) -> list[Row]:
             ("service: batched per chat (lanes)", _service_sender(engine)),
             ("raw asyncpg, one send each", _raw_sender(pool)),
         ]
-        return [await _measure(n, s, seconds, db.postmaster_pid) for n, s in variants]
+        sends = [await _measure(n, s, seconds, db.postmaster_pid) for n, s in variants]
+        # The chats now hold thousands of messages for the readers to work through.
+        reads = await _measure("service.mark_read", _reader(engine), seconds, db.postmaster_pid)
+        return sends, reads
     finally:
         await pool.close()
         await engine.dispose()
 
 
-def render(rows: list[Row]) -> str:
+def render(rows: list[Row], reads: Row) -> str:
     raw = rows[-1]
     lines = [
         f"{os.cpu_count()} cores; {CHATS * MEMBERS} concurrent senders in {CHATS} chats, "
@@ -240,6 +262,14 @@ def render(rows: list[Row]) -> str:
             f"| {row.name} | {row.rate:,.0f} | {1000 * row.our_cpu / row.sent:.2f} | {pg} "
             f"| {row.rate / raw.rate:.2f} |"
         )
+    pg = f"{1000 * reads.pg_cpu / reads.sent:.2f}" if reads.pg_cpu is not None else "n/a"
+    lines += [
+        "",
+        "| read path (each read moves a watermark by one) | reads/s | ms CPU per read, "
+        "this process | ms CPU per read, PostgreSQL |",
+        "|---|---|---|---|",
+        f"| {reads.name} | {reads.rate:,.0f} | {1000 * reads.our_cpu / reads.sent:.2f} | {pg} |",
+    ]
     return "\n".join(lines)
 
 
@@ -259,10 +289,10 @@ def main() -> None:
         try:
             import uvloop  # the server's loop, when installed
         except ImportError:
-            rows = asyncio.run(_run(db, args.seconds))
+            sends, reads = asyncio.run(_run(db, args.seconds))
         else:
-            rows = uvloop.run(_run(db, args.seconds))
-    print(render(rows))
+            sends, reads = uvloop.run(_run(db, args.seconds))
+    print(render(sends, reads))
 
 
 if __name__ == "__main__":

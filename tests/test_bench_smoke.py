@@ -28,6 +28,7 @@ def test_send_path_bench_prints_its_table() -> None:
     out = _run("send_path.py", "--seconds", "0.3")
 
     assert "| send path | msg/s |" in out
+    assert "| service.mark_read |" in out
     for variant in ("ORM unit of work", "Core statement", "batched per chat", "raw asyncpg"):
         assert variant in out
 
