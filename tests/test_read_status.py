@@ -162,3 +162,30 @@ async def test_sender_reading_own_message_does_not_mark_it_read(client, app):
     await send(client, alice, chat_id, "mine", str(uuid.uuid4()))
     await _mark(app, RecordingPublisher(), alice, chat_id, 1)
     assert await _is_read(client, alice, chat_id) == [False]
+
+
+async def test_many_parallel_reads_are_batched_and_complete_each_message_once(client, app):
+    alice, *readers = [await register(client, n) for n in ("Alice", "B", "C", "D", "E", "F")]
+    chat_id = (await group(client, alice, readers))["chat_id"]
+    sent = [await send(client, alice, chat_id, f"m{i}") for i in range(20)]
+    publisher = RecordingPublisher()
+
+    # Every reader reads every message at once: 100 reads of one chat in parallel.
+    asked = [(reader, seq) for reader in readers for seq in range(1, 21)]
+    answers = await asyncio.gather(
+        *(_mark(app, publisher, reader, chat_id, seq) for reader, seq in asked)
+    )
+
+    assert all(answer >= seq for (_, seq), answer in zip(asked, answers, strict=True))
+    assert await _is_read(client, alice, chat_id) == [True] * 20
+    completed = [mid for batch in _newly_read(publisher) for mid in batch.message_ids]
+    assert sorted(completed) == sorted(m["id"] for m in sent)  # each message once
+    receipts = [e for e in publisher.events if isinstance(e, ReadReceipt)]
+    assert len(receipts) < len(asked) / 2  # reads that waited together moved together
+    for reader in readers:
+        marks = [
+            e.last_read_seq
+            for e in publisher.events
+            if isinstance(e, ReadReceipt) and e.user_id == reader.id
+        ]
+        assert marks == sorted(set(marks)) and marks[-1] == 20  # only ever forward

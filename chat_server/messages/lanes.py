@@ -1,120 +1,175 @@
-"""Sends into one chat, per process: stored in batches and broadcast in seq order.
+"""Sends and reads in one chat, per process: handled in batches, announced in order.
 
-The chat row lock serialises every send into a chat, so one statement per message would
-cap a busy chat at one round trip per message. Instead each chat has a lane: while one
-statement runs, the sends that arrive queue up, and the next statement stores them all.
-The lane's worker broadcasts each batch, in seq order, before it stores the next one, so
-the sockets of this process hear a chat's messages in order.
+The chat row lock serialises every send and every read in a chat, so one statement per
+request would cap a busy chat at one round trip per message, and per read. Instead each
+chat has two lanes: while one statement runs, the requests that arrive queue up, and the
+next statement handles them all. A lane's worker announces each batch (messages in seq
+order, then read receipts) before it takes the next one, so the sockets of this process
+hear a chat's messages in order.
 """
 
 import asyncio
 import logging
 import weakref
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from chat_server.events import MessageSent, Publisher
-from chat_server.messages import store
-from chat_server.messages.schemas import MessageOut
+from chat_server.events import MessageSent, Publisher, ReadReceipt
+from chat_server.messages import read_status, store
 
 MAX_BATCH = 100
-Waiter = asyncio.Future[store.Outcome]
 logger = logging.getLogger(__name__)
 
+Request = TypeVar("Request")
+Result = TypeVar("Result")
+Batch = Callable[[list[Request]], Awaitable[list[Result | Exception]]]
 
-class _Lane:
-    def __init__(self, engine: AsyncEngine, publisher: Publisher, chat_id: int) -> None:
-        self._engine = engine
-        self._publisher = publisher
-        self._chat_id = chat_id
-        self._queue: list[tuple[store.Send, Waiter]] = []
+
+class _Lane(Generic[Request, Result]):
+    """Queues requests; one worker at a time hands everything queued to `handle`."""
+
+    def __init__(self, handle: Batch[Request, Result]) -> None:
+        self._handle = handle
+        self._queue: list[tuple[Request, asyncio.Future[Result]]] = []
         self._worker: asyncio.Task[None] | None = None
 
-    def submit(self, send: store.Send) -> Waiter:
-        future: Waiter = asyncio.get_running_loop().create_future()
-        self._queue.append((send, future))
+    def submit(self, request: Request) -> asyncio.Future[Result]:
+        waiter: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._queue.append((request, waiter))
         if self._worker is None:
             self._worker = asyncio.create_task(self._drain())
             _workers.add(self._worker)
             self._worker.add_done_callback(_workers.discard)
-        return future
+        return waiter
 
     async def _drain(self) -> None:
         try:
             while self._queue:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                await self._store_and_broadcast(batch)
+                await self._run(batch)
         finally:
             self._worker = None
             # Only left over when the worker was cancelled: nobody may wait for ever.
             waiting, self._queue = self._queue, []
-            for _, waiter in waiting:
-                if not waiter.done():
-                    waiter.set_exception(RuntimeError("send interrupted"))
+            _fail(waiting, RuntimeError("interrupted"))
 
-    async def _store_and_broadcast(self, batch: list[tuple[store.Send, Waiter]]) -> None:
+    async def _run(self, batch: list[tuple[Request, asyncio.Future[Result]]]) -> None:
         try:
-            results = await self._store(batch)
-            new = sorted(
-                (
-                    r.message
-                    for r in results
-                    if isinstance(r, store.Outcome) and r.is_new and r.message
-                ),
-                key=lambda message: message.seq,
-            )
-            for message in new:
-                await self._broadcast(message)
-            for (_, waiter), result in zip(batch, results, strict=True):
-                if waiter.done():
-                    continue
-                if isinstance(result, store.Outcome):
-                    waiter.set_result(result)
-                else:
-                    waiter.set_exception(result)
+            results = await self._handle([request for request, _ in batch])
         except BaseException as exc:
-            # Cancelled (shutdown) or a bug: no sender may wait for ever.
-            for _, waiter in batch:
-                if not waiter.done():
-                    waiter.set_exception(
-                        exc if isinstance(exc, Exception) else RuntimeError("send interrupted")
-                    )
+            # Cancelled (shutdown) or a bug: no caller may wait for ever.
+            _fail(batch, exc if isinstance(exc, Exception) else RuntimeError("interrupted"))
             raise
+        for (_, waiter), result in zip(batch, results, strict=True):
+            if waiter.done():
+                continue
+            if isinstance(result, Exception):
+                waiter.set_exception(result)
+            else:
+                waiter.set_result(result)
 
-    async def _store(
-        self, batch: list[tuple[store.Send, Waiter]]
-    ) -> list[store.Outcome | Exception]:
-        sends = [send for send, _ in batch]
+
+def _fail(batch: Sequence[tuple[object, asyncio.Future[Result]]], exc: Exception) -> None:
+    for _, waiter in batch:
+        if not waiter.done():
+            waiter.set_exception(exc)
+
+
+async def _settle_alone(
+    requests: list[Request], handle_one: Callable[[Request], Awaitable[Result]]
+) -> list[Result | Exception]:
+    """After a batch failed as a whole: each request alone, errors stay with theirs."""
+    results: list[Result | Exception] = []
+    for request in requests:
         try:
-            return list(await store.store_batch(self._engine, chat_id=self._chat_id, sends=sends))
+            results.append(await handle_one(request))
+        except Exception as exc:
+            results.append(exc)
+    return results
+
+
+async def _announce(publisher: Publisher, event: MessageSent | ReadReceipt) -> None:
+    # Done is done: a failed announcement must not fail the request (a sender would
+    # retry and get a duplicate that is never broadcast either). Whoever missed it
+    # catches up with `sync`, history or the chat's watermarks.
+    try:
+        await publisher.publish(event)
+    except Exception:
+        logger.exception("announcing %s in chat %s failed", type(event).__name__, event.chat_id)
+
+
+def _send_batch(
+    engine: AsyncEngine, publisher: Publisher, chat_id: int
+) -> Batch[store.Send, store.Outcome]:
+    async def store_one(send: store.Send) -> store.Outcome:
+        return await store.store_one(engine, chat_id=chat_id, send=send)
+
+    async def handle(sends: list[store.Send]) -> list[store.Outcome | Exception]:
+        results: list[store.Outcome | Exception]
+        try:
+            results = list(await store.store_batch(engine, chat_id=chat_id, sends=sends))
         except Exception:
-            pass  # the statement was undone: settle each send alone, errors stay with theirs
-        results: list[store.Outcome | Exception] = []
-        for send in sends:
-            try:
-                results.append(
-                    await store.store_one(self._engine, chat_id=self._chat_id, send=send)
-                )
-            except Exception as exc:
-                results.append(exc)
+            results = await _settle_alone(sends, store_one)  # the statement was undone
+        new = sorted(
+            (r.message for r in results if isinstance(r, store.Outcome) and r.is_new and r.message),
+            key=lambda message: message.seq,
+        )
+        for message in new:
+            await _announce(
+                publisher, MessageSent(chat_id=chat_id, message=message.model_dump(mode="json"))
+            )
         return results
 
-    async def _broadcast(self, message: MessageOut) -> None:
-        # Stored is stored: a failed broadcast must not fail the send (its sender would
-        # retry and get a duplicate that is never broadcast either). Members who missed
-        # it fetch it with `sync` or history.
+    return handle
+
+
+def _read_batch(
+    engine: AsyncEngine, publisher: Publisher, chat_id: int
+) -> Batch[read_status.Read, read_status.WatermarkMove | None]:
+    async def move_one(read: read_status.Read) -> read_status.WatermarkMove | None:
+        return (await read_status.move_watermarks(engine, chat_id=chat_id, reads=[read]))[0]
+
+    async def handle(
+        reads: list[read_status.Read],
+    ) -> list[read_status.WatermarkMove | Exception | None]:
+        results: list[read_status.WatermarkMove | Exception | None]
         try:
-            await self._publisher.publish(
-                MessageSent(chat_id=self._chat_id, message=message.model_dump(mode="json"))
-            )
+            results = list(await read_status.move_watermarks(engine, chat_id=chat_id, reads=reads))
         except Exception:
-            logger.exception("broadcast of message %s in chat %s failed", message.id, self._chat_id)
+            results = await _settle_alone(reads, move_one)
+        moves = [r for r in results if isinstance(r, read_status.WatermarkMove) and r.moved]
+        seen: set[int] = set()
+        for move in moves:
+            if move.user_id in seen:  # one user's reads in a batch share one move
+                continue
+            seen.add(move.user_id)
+            await _announce(
+                publisher,
+                ReadReceipt(
+                    chat_id=chat_id,
+                    user_id=move.user_id,
+                    last_read_seq=move.current,
+                    newly_read=move.newly_read,
+                ),
+            )
+        return results
+
+    return handle
 
 
 # Strong references: the event loop keeps only weak ones to running tasks.
 _workers: set[asyncio.Task[None]] = set()
-# A lane lives while sends use it; the key holds the engine and publisher it writes with.
-_lanes: weakref.WeakValueDictionary[tuple[int, int, int], _Lane] = weakref.WeakValueDictionary()
+# A lane lives while requests use it; the key holds the engine and publisher it uses.
+LaneKey = tuple[int, int, int]
+ReadResult = read_status.WatermarkMove | None
+_send_lanes: weakref.WeakValueDictionary[LaneKey, _Lane[store.Send, store.Outcome]] = (
+    weakref.WeakValueDictionary()
+)
+_read_lanes: weakref.WeakValueDictionary[LaneKey, _Lane[read_status.Read, ReadResult]] = (
+    weakref.WeakValueDictionary()
+)
 
 
 async def store_and_broadcast(
@@ -122,7 +177,19 @@ async def store_and_broadcast(
 ) -> store.Outcome:
     """Store `send` in the chat's next batch; returns once its batch is broadcast."""
     key = (id(engine), id(publisher), chat_id)
-    lane = _lanes.get(key)
+    lane = _send_lanes.get(key)
     if lane is None:
-        lane = _lanes[key] = _Lane(engine, publisher, chat_id)
+        lane = _send_lanes[key] = _Lane(_send_batch(engine, publisher, chat_id))
     return await lane.submit(send)
+
+
+async def move_and_announce(
+    engine: AsyncEngine, publisher: Publisher, chat_id: int, read: read_status.Read
+) -> ReadResult:
+    """Move a watermark in the chat's next batch of reads; returns once it is announced.
+    None when the reader is not a member of the chat."""
+    key = (id(engine), id(publisher), chat_id)
+    lane = _read_lanes.get(key)
+    if lane is None:
+        lane = _read_lanes[key] = _Lane(_read_batch(engine, publisher, chat_id))
+    return await lane.submit(read)

@@ -1,10 +1,11 @@
 """Read status from watermarks: which messages have just become read by everyone."""
 
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import BigInteger, and_, bindparam, exists, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from chat_server.chats.models import Chat, ChatMember
@@ -64,80 +65,119 @@ _LOCK_CHAT = text("SELECT 1 FROM chats WHERE id = :chat_id FOR UPDATE").bindpara
 )
 
 # Runs after _LOCK_CHAT in the same transaction, so (read committed) its snapshot sees
-# every watermark moved before ours. The caller's own new watermark is not visible to
-# the statement that sets it, hence the CASE. Returns one 'watermark' row (none when the
-# caller is not a member) and a 'read' row per message that has just become read.
-_MOVE_WATERMARK = (
+# every watermark moved before these. The statement cannot see the watermarks it sets
+# itself, hence `mine` in the check for who is still behind. A message can only become
+# read here if some reader passed it, so only seqs between the lowest old and the
+# highest new watermark are looked at. Returns a 'watermark' row per reader who is a
+# member and a 'read' row per message that has just become read by everyone.
+_MOVE_WATERMARKS = (
     text(
         """
-        WITH me AS (
-            SELECT member.last_read_seq AS previous,
-                   LEAST(CAST(:seq AS bigint), chat.last_seq) AS wanted
-            FROM chat_members AS member JOIN chats AS chat ON chat.id = member.chat_id
-            WHERE member.chat_id = :chat_id AND member.user_id = :user_id
+        WITH asked AS (
+            SELECT user_id, max(seq) AS seq
+            FROM unnest(CAST(:user_ids AS bigint[]), CAST(:seqs AS bigint[])) AS a (user_id, seq)
+            GROUP BY user_id
+        ),
+        mine AS (
+            SELECT member.user_id, member.last_read_seq AS previous,
+                   GREATEST(member.last_read_seq, LEAST(asked.seq, chat.last_seq)) AS current
+            FROM asked
+            JOIN chat_members AS member
+              ON member.chat_id = :chat_id AND member.user_id = asked.user_id
+            JOIN chats AS chat ON chat.id = :chat_id
         ),
         moved AS (
-            UPDATE chat_members AS member SET last_read_seq = me.wanted
-            FROM me
-            WHERE member.chat_id = :chat_id AND member.user_id = :user_id
-              AND me.wanted > me.previous
+            UPDATE chat_members AS member SET last_read_seq = mine.current
+            FROM mine
+            WHERE member.chat_id = :chat_id AND member.user_id = mine.user_id
+              AND mine.current > mine.previous
             RETURNING member.user_id
+        ),
+        span AS (
+            SELECT min(previous) AS low, max(current) AS high
+            FROM mine WHERE current > previous
         ),
         flipped AS (
             UPDATE messages AS m SET is_read = true
-            FROM me
+            FROM span
             WHERE m.chat_id = :chat_id AND NOT m.is_read
-              AND m.seq > me.previous AND m.seq <= me.wanted
+              AND m.seq > span.low AND m.seq <= span.high
               AND NOT EXISTS (
                   SELECT 1 FROM chat_members AS other
+                  LEFT JOIN mine ON mine.user_id = other.user_id
                   WHERE other.chat_id = :chat_id AND other.user_id <> m.sender_id
-                    AND CASE WHEN other.user_id = :user_id THEN me.wanted
-                             ELSE other.last_read_seq END < m.seq
+                    AND COALESCE(mine.current, other.last_read_seq) < m.seq
               )
             RETURNING m.id, m.sender_id, m.seq
         )
-        SELECT 'watermark' AS kind, previous, wanted,
+        SELECT 'watermark' AS kind, user_id, previous, current,
                NULL AS id, NULL AS sender_id, NULL AS seq
-        FROM me
+        FROM mine
         UNION ALL
-        SELECT 'read', NULL, NULL, id, sender_id, seq FROM flipped
+        SELECT 'read', NULL, NULL, NULL, id, sender_id, seq FROM flipped
         """
     )
     .bindparams(
         bindparam("chat_id", type_=BigInteger),
-        bindparam("user_id", type_=BigInteger),
-        bindparam("seq", type_=BigInteger),
+        bindparam("user_ids", type_=ARRAY(BigInteger)),
+        bindparam("seqs", type_=ARRAY(BigInteger)),
     )
-    .columns(previous=BigInteger, wanted=BigInteger, id=BigInteger, sender_id=BigInteger)
+    .columns(
+        user_id=BigInteger,
+        previous=BigInteger,
+        current=BigInteger,
+        id=BigInteger,
+        sender_id=BigInteger,
+        seq=BigInteger,
+    )
 )
 
 
 @dataclass(frozen=True)
+class Read:
+    user_id: int
+    seq: int
+
+
+@dataclass(frozen=True)
 class WatermarkMove:
+    user_id: int
     previous: int
     current: int  # where the watermark is now: moved forward, or left where it was
-    newly_read: list[MessagesRead]
+    # What became read by everyone; carried by one move of the batch only.
+    newly_read: list[MessagesRead] = field(default_factory=list)
+
+    @property
+    def moved(self) -> bool:
+        return self.current > self.previous
 
 
-async def move_watermark(
-    engine: AsyncEngine, *, chat_id: int, user_id: int, seq: int
-) -> WatermarkMove | None:
-    """Move the member's watermark forward to `seq` (never back, never past the last
-    message) and flip what that completes, in one transaction under the chat row lock;
-    None when the user is not a member of the chat."""
+async def move_watermarks(
+    engine: AsyncEngine, *, chat_id: int, reads: Sequence[Read]
+) -> list[WatermarkMove | None]:
+    """Move each reader's watermark forward to their seq (never back, never past the
+    last message) and flip what that completes, in one transaction under the chat row
+    lock. One result per read: None when the reader is not a member of the chat."""
+    params = {
+        "chat_id": chat_id,
+        "user_ids": [read.user_id for read in reads],
+        "seqs": [read.seq for read in reads],
+    }
     async with engine.begin() as conn:
         await conn.execute(_LOCK_CHAT, {"chat_id": chat_id})
-        params = {"chat_id": chat_id, "user_id": user_id, "seq": seq}
-        rows = (await conn.execute(_MOVE_WATERMARK, params)).all()
-    mark = next((row for row in rows if row.kind == "watermark"), None)
-    if mark is None:
-        return None
-    reads = ((row.sender_id, row.seq, row.id) for row in rows if row.kind == "read")
-    return WatermarkMove(
-        previous=mark.previous,
-        current=max(mark.previous, mark.wanted),
-        newly_read=_by_sender(chat_id, reads),
+        rows = (await conn.execute(_MOVE_WATERMARKS, params)).all()
+    moves = {
+        row.user_id: WatermarkMove(row.user_id, row.previous, row.current)
+        for row in rows
+        if row.kind == "watermark"
+    }
+    newly_read = _by_sender(
+        chat_id, ((row.sender_id, row.seq, row.id) for row in rows if row.kind == "read")
     )
+    if newly_read:
+        carrier = max((m for m in moves.values() if m.moved), key=lambda m: m.user_id)
+        moves[carrier.user_id] = replace(carrier, newly_read=newly_read)
+    return [moves.get(read.user_id) for read in reads]
 
 
 def _by_sender(chat_id: int, reads: Iterable[tuple[int, int, int]]) -> list[MessagesRead]:

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from chat_server.chats.service import access_chat
 from chat_server.errors import IdempotencyConflict, NotFound, RateLimited, ValidationFailed
-from chat_server.events import Publisher, ReadReceipt, Typing
+from chat_server.events import Publisher, Typing
 from chat_server.messages import lanes, read_status, store
 from chat_server.messages.models import MAX_TEXT_LENGTH, Message
 from chat_server.messages.schemas import MessageOut
@@ -90,18 +90,11 @@ async def mark_read(
     and their senders are told, once."""
     if seq < 0:
         raise ValidationFailed("seq must not be negative")
-    move = await read_status.move_watermark(engine, chat_id=chat_id, user_id=user_id, seq=seq)
+    move = await lanes.move_and_announce(
+        engine, publisher, chat_id, read_status.Read(user_id=user_id, seq=seq)
+    )
     if move is None:
         raise NotFound("chat not found")
-    if move.current > move.previous:
-        await publisher.publish(
-            ReadReceipt(
-                chat_id=chat_id,
-                user_id=user_id,
-                last_read_seq=move.current,
-                newly_read=move.newly_read,
-            )
-        )
     return move.current
 
 
