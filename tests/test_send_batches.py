@@ -12,7 +12,7 @@ from chat_server.events import MessageSent, RecordingPublisher
 from chat_server.messages import lanes
 from chat_server.messages import service as messages
 from chat_server.messages.service import SendResult
-from tests.helpers import group, plain_dsn, register
+from tests.helpers import TestUser, group, plain_dsn, register
 
 
 async def _send(app, publisher, user_id: int, chat_id: int, text: str, key: uuid.UUID):
@@ -25,6 +25,12 @@ async def _send(app, publisher, user_id: int, chat_id: int, text: str, key: uuid
         text=text,
         client_msg_id=key,
     )
+
+
+async def _alice_and_bob_in_a_group(client) -> tuple[TestUser, TestUser, int]:
+    alice, bob = await register(client, "Alice"), await register(client, "Bob")
+    chat_id: int = (await group(client, alice, [bob]))["chat_id"]
+    return alice, bob, chat_id
 
 
 async def _rows(database_url: str) -> list[asyncpg.Record]:
@@ -79,8 +85,7 @@ async def test_one_batch_settles_new_repeated_refused_and_conflicting_sends(
 async def test_a_batch_that_loses_a_race_is_settled_send_by_send(
     client, app, database_url, batch_size
 ):
-    alice, bob = await register(client, "Alice"), await register(client, "Bob")
-    chat_id = (await group(client, alice, [bob]))["chat_id"]
+    alice, bob, chat_id = await _alice_and_bob_in_a_group(client)
     contested = uuid.uuid4()
     # Another transaction is inserting `contested` and has not committed yet: the batch's
     # snapshot cannot see it, and its INSERT waits on the unique key.
@@ -132,8 +137,7 @@ class _BrokenOnce:
 async def test_a_failed_broadcast_fails_no_send_and_the_rest_still_go_out(
     client, app, database_url
 ):
-    alice, bob = await register(client, "Alice"), await register(client, "Bob")
-    chat_id = (await group(client, alice, [bob]))["chat_id"]
+    alice, _bob, chat_id = await _alice_and_bob_in_a_group(client)
     publisher = _BrokenOnce()
 
     results = await asyncio.gather(
@@ -148,8 +152,7 @@ async def test_a_failed_broadcast_fails_no_send_and_the_rest_still_go_out(
 async def test_texts_the_database_cannot_store_are_refused_before_they_join_a_batch(
     client, app, database_url
 ):
-    alice, bob = await register(client, "Alice"), await register(client, "Bob")
-    chat_id = (await group(client, alice, [bob]))["chat_id"]
+    alice, bob, chat_id = await _alice_and_bob_in_a_group(client)
     publisher = RecordingPublisher()
 
     outcomes = await asyncio.gather(
@@ -167,8 +170,7 @@ async def test_texts_the_database_cannot_store_are_refused_before_they_join_a_ba
 async def test_senders_waiting_in_a_lane_hear_of_it_when_its_worker_is_cancelled(
     client, app, database_url
 ):
-    alice, bob = await register(client, "Alice"), await register(client, "Bob")
-    chat_id = (await group(client, alice, [bob]))["chat_id"]
+    alice, _bob, chat_id = await _alice_and_bob_in_a_group(client)
     rival = await asyncpg.connect(plain_dsn(database_url))
     rival_tx = rival.transaction()
     await rival_tx.start()

@@ -39,6 +39,21 @@ async def expect_ticks(message: Locator, state: str) -> None:
     await expect(message.locator(".status")).to_have_text(ticks)
 
 
+async def group_with_both_open(
+    open_as: OpenAs, api: httpx.AsyncClient, name: str
+) -> tuple[Person, Person]:
+    """Alice creates group `name` with Bob over REST; both have it open on screen."""
+    alice = await open_as("Alice")
+    bob = await open_as("Bob")
+    response = await api.post(
+        "/groups", json={"name": name, "member_ids": [bob.user.id]}, headers=alice.user.headers
+    )
+    assert response.status_code == 201, response.text
+    await open_chat(alice, name)
+    await open_chat(bob, name)
+    return alice, bob
+
+
 async def start_private_chat(api: httpx.AsyncClient, a: TestUser, b: TestUser) -> int:
     response = await api.post("/chats/private", json={"user_id": b.id}, headers=a.headers)
     assert response.status_code in (200, 201), response.text
@@ -258,16 +273,7 @@ async def test_login_survives_reload_and_an_expired_token_returns_to_login(
 async def test_group_members_are_removed_added_back_and_can_leave(
     open_as: OpenAs, api: httpx.AsyncClient, shot: Screenshots
 ) -> None:
-    alice = await open_as("Alice")
-    bob = await open_as("Bob")
-    response = await api.post(
-        "/groups",
-        json={"name": "Book club", "member_ids": [bob.user.id]},
-        headers=alice.user.headers,
-    )
-    assert response.status_code == 201, response.text
-    await open_chat(alice, "Book club")
-    await open_chat(bob, "Book club")
+    alice, bob = await group_with_both_open(open_as, api, "Book club")
 
     # Alice (the creator) removes Bob: the group leaves his list and his screen at once.
     await alice.page.get_by_role("button", name="Members").click()
@@ -300,16 +306,7 @@ async def test_group_members_are_removed_added_back_and_can_leave(
 async def test_the_creator_renames_then_deletes_a_group_and_members_see_it_live(
     open_as: OpenAs, api: httpx.AsyncClient, shot: Screenshots
 ) -> None:
-    alice = await open_as("Alice")
-    bob = await open_as("Bob")
-    response = await api.post(
-        "/groups",
-        json={"name": "Hiking", "member_ids": [bob.user.id]},
-        headers=alice.user.headers,
-    )
-    assert response.status_code == 201, response.text
-    await open_chat(alice, "Hiking")
-    await open_chat(bob, "Hiking")
+    alice, bob = await group_with_both_open(open_as, api, "Hiking")
 
     # Only the creator gets the controls; she cannot leave her own group (she deletes it).
     await bob.page.get_by_role("button", name="Members").click()
