@@ -3,10 +3,15 @@
 import asyncio
 import uuid
 
+import asyncpg
+import pytest
+
+from chat_server.errors import NotFound
 from chat_server.events import ChatLeft, MessagesRead, ReadReceipt, RecordingPublisher
 from chat_server.groups import service as groups
+from chat_server.messages import read_status
 from chat_server.messages import service as messages
-from tests.helpers import group, register, send
+from tests.helpers import group, plain_dsn, register, send
 
 
 def _newly_read(publisher: RecordingPublisher) -> list[MessagesRead]:
@@ -189,3 +194,44 @@ async def test_many_parallel_reads_are_batched_and_complete_each_message_once(cl
             if isinstance(e, ReadReceipt) and e.user_id == reader.id
         ]
         assert marks == sorted(set(marks)) and marks[-1] == 20  # only ever forward
+
+
+async def test_reads_settled_one_by_one_after_a_failed_batch_are_all_announced(
+    client, app, monkeypatch
+):
+    alice, bob = await register(client, "Alice"), await register(client, "Bob")
+    chat_id = (await group(client, alice, [bob]))["chat_id"]
+    sent = [await send(client, alice, chat_id, f"m{i}") for i in range(4)]
+    real = read_status.move_watermarks
+
+    async def fails_for_batches(engine, *, chat_id, reads):
+        if len(reads) > 1:  # a pool timeout or a dropped connection, say
+            raise ConnectionError("transient")
+        return await real(engine, chat_id=chat_id, reads=reads)
+
+    monkeypatch.setattr(read_status, "move_watermarks", fails_for_batches)
+    publisher = RecordingPublisher()
+
+    answers = await asyncio.gather(*(_mark(app, publisher, bob, chat_id, s) for s in (1, 2, 4)))
+
+    assert answers == [1, 2, 4]
+    receipts = [e.last_read_seq for e in publisher.events if isinstance(e, ReadReceipt)]
+    assert receipts == [1, 2, 4]
+    completed = [mid for batch in _newly_read(publisher) for mid in batch.message_ids]
+    assert sorted(completed) == sorted(m["id"] for m in sent)
+
+
+async def test_a_non_members_read_never_locks_the_chat(client, app, database_url):
+    alice, bob, mallory = [await register(client, n) for n in ("Alice", "Bob", "Mallory")]
+    chat_id = (await group(client, alice, [bob]))["chat_id"]
+    # Hold the chat row: a read that tried to lock it would wait.
+    holder = await asyncpg.connect(plain_dsn(database_url))
+    holding = holder.transaction()
+    await holding.start()
+    await holder.execute("SELECT 1 FROM chats WHERE id = $1 FOR UPDATE", chat_id)
+    try:
+        with pytest.raises(NotFound):
+            await asyncio.wait_for(_mark(app, RecordingPublisher(), mallory, chat_id, 1), 5)
+    finally:
+        await holding.rollback()
+        await holder.close()

@@ -142,9 +142,10 @@ def _read_batch(
         moves = [r for r in results if isinstance(r, read_status.WatermarkMove) and r.moved]
         seen: set[int] = set()
         for move in moves:
-            if move.user_id in seen:  # one user's reads in a batch share one move
+            # One user's reads in a batch share one move; settled alone, each is its own.
+            if id(move) in seen:
                 continue
-            seen.add(move.user_id)
+            seen.add(id(move))
             await _announce(
                 publisher,
                 ReadReceipt(

@@ -60,9 +60,17 @@ async def complete_reads(
     )
 
 
-_LOCK_CHAT = text("SELECT 1 FROM chats WHERE id = :chat_id FOR UPDATE").bindparams(
-    bindparam("chat_id", type_=BigInteger)
-)
+# Only a member's read takes the lock: anyone else could hold up the chat's sends.
+_LOCK_CHAT = text(
+    """
+    SELECT 1 FROM chats
+    WHERE id = :chat_id AND EXISTS (
+        SELECT 1 FROM chat_members
+        WHERE chat_id = :chat_id AND user_id = ANY (CAST(:user_ids AS bigint[]))
+    )
+    FOR UPDATE
+    """
+).bindparams(bindparam("chat_id", type_=BigInteger), bindparam("user_ids", type_=ARRAY(BigInteger)))
 
 # Runs after _LOCK_CHAT in the same transaction, so (read committed) its snapshot sees
 # every watermark moved before these. The statement cannot see the watermarks it sets
@@ -164,7 +172,9 @@ async def move_watermarks(
         "seqs": [read.seq for read in reads],
     }
     async with engine.begin() as conn:
-        await conn.execute(_LOCK_CHAT, {"chat_id": chat_id})
+        locked = (await conn.execute(_LOCK_CHAT, params)).first()
+        if locked is None:  # none of them is a member
+            return [None for _ in reads]
         rows = (await conn.execute(_MOVE_WATERMARKS, params)).all()
     moves = {
         row.user_id: WatermarkMove(row.user_id, row.previous, row.current)
