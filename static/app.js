@@ -44,12 +44,34 @@ function expired() {
   expiring = false;
 }
 
-async function refreshChats() {
-  store.setChats(await api.chats());
-  if (store.activeChatId && !store.chats.has(store.activeChatId)) {
-    closeChat("You are no longer a member of that chat.");
+let chatsInFlight = null;
+let chatsAgain = false;
+
+/** Fetch the chat list. One fetch at a time; calls during it share one more fetch after it. */
+function refreshChats() {
+  if (chatsInFlight) {
+    chatsAgain = true;
+    return chatsInFlight;
   }
-  loadMissingNames();
+  chatsInFlight = (async () => {
+    const list = $("#chat-list");
+    list.setAttribute("aria-busy", "true");
+    try {
+      do {
+        chatsAgain = false;
+        store.beginChatsFetch();
+        store.setChats(await api.chats());
+      } while (chatsAgain);
+    } finally {
+      chatsInFlight = null;
+      list.setAttribute("aria-busy", "false");
+    }
+    if (store.activeChatId && !store.chats.has(store.activeChatId)) {
+      closeChat("You are no longer a member of that chat.");
+    }
+    loadMissingNames();
+  })();
+  return chatsInFlight;
 }
 
 /** The chat list names the last sender of a group; fetch members whose names are unknown. */

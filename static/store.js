@@ -29,6 +29,24 @@ class ChatLog {
   }
 }
 
+/**
+ * A fetched chat row, unless this page already saw a newer message or read in that chat
+ * (its event overtook the list): then the page's own counters stay.
+ */
+function keepNewerCounters(fetched, local) {
+  const fetchedSeq = fetched.last_message?.seq ?? 0;
+  const localSeq = local.last_message?.seq ?? 0;
+  const localRead = local.last_read_seq ?? 0;
+  if (localSeq <= fetchedSeq && localRead <= fetched.last_read_seq) return fetched;
+  return {
+    ...fetched,
+    last_message: localSeq > fetchedSeq ? local.last_message : fetched.last_message,
+    last_seq: Math.max(fetched.last_seq, local.last_seq ?? 0),
+    last_read_seq: Math.max(fetched.last_read_seq, localRead),
+    unread_count: local.unread_count ?? fetched.unread_count,
+  };
+}
+
 class Store extends EventTarget {
   constructor() {
     super();
@@ -45,6 +63,7 @@ class Store extends EventTarget {
     this.typing = new Map(); // chat id -> Map(user id -> timer)
     this.activeChatId = null;
     this.connected = false;
+    this.membershipJournal = null; // joins and leaves seen while a chat list is in flight
   }
 
   on(name, handler) {
@@ -81,20 +100,41 @@ class Store extends EventTarget {
 
   // ---- chats ----
 
+  /**
+   * A chat list is about to be fetched. Joins and leaves that arrive while it is in flight
+   * are newer than the list it returns, so they are noted and laid over it in setChats.
+   */
+  beginChatsFetch() {
+    this.membershipJournal = [];
+  }
+
   setChats(chats) {
-    this.chats = new Map(chats.map((chat) => [chat.id, chat]));
-    for (const chat of chats) this.rememberChatUsers(chat);
+    const fetched = new Map(chats.map((chat) => [chat.id, chat]));
+    for (const { chatId, joined } of this.membershipJournal ?? []) {
+      const local = this.chats.get(chatId);
+      if (!joined) fetched.delete(chatId);
+      else if (local && !fetched.has(chatId)) fetched.set(chatId, local);
+    }
+    this.membershipJournal = null;
+    for (const [id, chat] of fetched) {
+      const local = this.chats.get(id);
+      if (local && local !== chat) fetched.set(id, keepNewerCounters(chat, local));
+    }
+    this.chats = fetched;
+    for (const chat of fetched.values()) this.rememberChatUsers(chat);
     this.emit("chats");
   }
 
   upsertChat(chat) {
     const known = this.chats.get(chat.id);
+    if (!known) this.membershipJournal?.push({ chatId: chat.id, joined: true });
     this.chats.set(chat.id, { unread_count: 0, last_message: null, ...known, ...chat });
     this.rememberChatUsers(chat);
     this.emit("chats");
   }
 
   removeChat(chatId) {
+    this.membershipJournal?.push({ chatId, joined: false });
     this.chats.delete(chatId);
     this.logs.delete(chatId);
     this.members.delete(chatId);

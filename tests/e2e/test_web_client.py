@@ -4,10 +4,12 @@ Each test drives two or three people in separate browser contexts and saves a
 screenshot per step under test-artifacts/e2e/<test name>/.
 """
 
+import asyncio
 import re
+from typing import Any
 
 import httpx
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Locator, Page, Route, expect
 
 from tests.e2e.conftest import PHONE, OpenAs, Person, Screenshots, register_user
 from tests.helpers import TestUser
@@ -45,13 +47,21 @@ async def group_with_both_open(
     """Alice creates group `name` with Bob over REST; both have it open on screen."""
     alice = await open_as("Alice")
     bob = await open_as("Bob")
-    response = await api.post(
-        "/groups", json={"name": name, "member_ids": [bob.user.id]}, headers=alice.user.headers
-    )
-    assert response.status_code == 201, response.text
+    await create_group(api, alice, name, [bob.user.id])
     await open_chat(alice, name)
     await open_chat(bob, name)
     return alice, bob
+
+
+async def create_group(
+    api: httpx.AsyncClient, creator: Person, name: str, member_ids: list[int]
+) -> dict[str, Any]:
+    response = await api.post(
+        "/groups", json={"name": name, "member_ids": member_ids}, headers=creator.user.headers
+    )
+    assert response.status_code == 201, response.text
+    group: dict[str, Any] = response.json()
+    return group
 
 
 async def start_private_chat(api: httpx.AsyncClient, a: TestUser, b: TestUser) -> int:
@@ -301,6 +311,53 @@ async def test_group_members_are_removed_added_back_and_can_leave(
     await expect(chat_item(bob.page, "Book club")).to_have_count(0)
     await expect(alice.page.locator("#chat-status")).to_have_text(re.compile(r"^1 member\b"))
     await shot(bob, "left")
+
+
+async def test_a_chat_list_answered_before_a_removal_and_a_message_does_not_undo_them(
+    open_as: OpenAs, api: httpx.AsyncClient
+) -> None:
+    alice = await open_as("Alice")
+    bob = await open_as("Bob")
+    quiz = await create_group(api, alice, "Quiz night", [bob.user.id])
+    await open_chat(bob, "Quiz night")
+
+    # Bob's next chat list is answered by the server now, but reaches his page only later.
+    answered, release = asyncio.Event(), asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        response = await route.fetch()
+        answered.set()
+        await release.wait()
+        await route.fulfill(response=response)
+
+    await bob.page.route("**/chats", hold)
+    # Being added to a group makes the page fetch its list again.
+    games = await create_group(api, alice, "Board games", [bob.user.id])
+    await asyncio.wait_for(answered.wait(), timeout=10)
+
+    # While that list is on its way: Bob is removed from one group, gets a message in the other.
+    removed = await api.delete(
+        f"/groups/{quiz['id']}/members/{bob.user.id}", headers=alice.user.headers
+    )
+    assert removed.status_code == 204, removed.text
+    sent = await api.post(
+        f"/chats/{games['chat_id']}/messages", json={"text": "Chess?"}, headers=alice.user.headers
+    )
+    assert sent.status_code == 201, sent.text
+    await expect(chat_item(bob.page, "Quiz night")).to_have_count(0)
+    await expect(chat_item(bob.page, "Board games").locator(".badge")).to_have_text("1")
+
+    release.set()
+    await expect(bob.page.locator("#chat-list")).to_have_attribute("aria-busy", "false")
+    # The late list does not bring the group back, nor forget the message.
+    await expect(chat_item(bob.page, "Quiz night")).to_have_count(0)
+    await expect(bob.page.locator("#no-chat")).to_have_text(
+        "You are no longer a member of that chat."
+    )
+    games_item = chat_item(bob.page, "Board games")
+    await expect(games_item.locator(".badge")).to_have_text("1")
+    await expect(games_item).to_contain_text("Chess?")
+    await bob.page.unroute("**/chats")
 
 
 async def test_the_creator_renames_then_deletes_a_group_and_members_see_it_live(
