@@ -21,7 +21,7 @@ from chat_server.realtime.handlers import register_handlers
 from chat_server.realtime.publisher import SocketPublisher
 from chat_server.realtime.server import create_socket_server
 from chat_server.runtime import build_runtime
-from chat_server.users.presence import make_presence
+from chat_server.users.presence import make_presence, users_timed_out
 from chat_server.users.router import router as users_router
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -32,7 +32,14 @@ def create_app(settings: Settings | None = None, *, database_url: str) -> FastAP
     settings = settings or get_settings()
     runtime = build_runtime(settings, database_url)
     sio = create_socket_server(settings)
-    presence = make_presence(settings.redis_url, settings.redis_namespace)
+    presence = make_presence(
+        settings.redis_url,
+        settings.redis_namespace,
+        ttl=settings.presence_ttl_seconds,
+        on_timeout=lambda departures: users_timed_out(
+            sessions=runtime.sessions, publisher=runtime.publisher, departures=departures
+        ),
+    )
     runtime.publisher = SocketPublisher(sio, presence)
     register_handlers(sio, runtime, presence)
 

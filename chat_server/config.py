@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     # Prefix of everything this deployment keeps in Redis (pub/sub channel, presence,
     # rate limits), so several deployments can share one Redis.
     redis_namespace: str = "chat_server"
+    # With Redis: how long the connections of a process that died keep their users
+    # online before the live processes announce those users offline.
+    presence_ttl_seconds: float = Field(default=60, gt=0)
     data_dir: Path = Path(".data")
     host: str = "0.0.0.0"
     port: int = 8000

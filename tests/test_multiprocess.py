@@ -3,14 +3,24 @@
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 
 from tests.conftest import free_port, settings_env, start_server, stop_server, wait_ready
-from tests.helpers import REDIS_URL, group, plain_dsn, private_chat, register, require_redis
+from tests.helpers import (
+    REDIS_URL,
+    TestUser,
+    group,
+    plain_dsn,
+    private_chat,
+    register,
+    require_redis,
+)
 from tests.sockets import connected
 
 
@@ -116,3 +126,58 @@ async def test_same_client_id_on_both_processes_at_once_is_stored_once(
     finally:
         for tab in (*tabs, bob_on_b):
             await tab.disconnect()
+
+
+def went(items: list[dict[str, Any]], user: TestUser, online: bool) -> bool:
+    return any(i["user_id"] == user.id and i["online"] is online for i in items)
+
+
+async def test_users_of_a_process_that_was_killed_are_announced_offline(
+    database_url: str, data_dir: Path
+) -> None:
+    require_redis("the multi-process test")
+    ports = [free_port(), free_port()]
+    urls = [f"http://127.0.0.1:{p}" for p in ports]
+    env = settings_env(database_url, data_dir)
+    env.update(
+        REDIS_URL=REDIS_URL,
+        CORS_ORIGINS=",".join(urls),
+        REDIS_NAMESPACE="chat_test_" + uuid.uuid4().hex[:8],
+        PRESENCE_TTL_SECONDS="1",
+    )
+    survivor, doomed = (start_server(env, port) for port in ports)
+    try:
+        for url, process in ((urls[0], survivor), (urls[1], doomed)):
+            wait_ready(url, process)
+        async with httpx.AsyncClient(base_url=urls[0], timeout=30) as http:
+            alice, bob = await register(http, "Alice"), await register(http, "Bob")
+            await private_chat(http, alice, bob)
+            bob_on_survivor = await connected(urls[0], bob.token)
+            alice_on_doomed = await connected(urls[1], alice.token)
+            try:
+                await bob_on_survivor.wait_for("presence", lambda items: went(items, alice, True))
+                killed_at = datetime.now(UTC)
+                doomed.kill()  # no disconnects, no goodbyes: its sockets just stop
+                doomed.wait()
+
+                offline = await bob_on_survivor.wait_for(
+                    "presence", lambda items: went(items, alice, False)
+                )
+                [note] = [i for i in offline if i["user_id"] == alice.id and not i["online"]]
+                # last_seen is when the dead process last vouched for her, and is stored.
+                last_seen = datetime.fromisoformat(note["last_seen"])
+                assert killed_at - timedelta(seconds=2) < last_seen <= killed_at
+                conn = await asyncpg.connect(plain_dsn(database_url))
+                try:
+                    stored = await conn.fetchval(
+                        "SELECT last_seen_at FROM users WHERE id = $1", alice.id
+                    )
+                finally:
+                    await conn.close()
+                assert stored == last_seen
+            finally:
+                await bob_on_survivor.disconnect()
+                await alice_on_doomed.disconnect()
+    finally:
+        for process in (survivor, doomed):
+            stop_server(process)

@@ -1,25 +1,44 @@
-"""Presence in Redis, shared by processes (two RedisPresence objects play two processes):
+"""Presence in Redis, shared by processes (RedisPresence objects play the processes):
 tabs on different processes, and a process that dies without disconnecting its sockets."""
 
 import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis.asyncio
 
-from chat_server.users.presence import RedisPresence
+from chat_server.users.presence import Departure, RedisPresence
 from tests.helpers import REDIS_URL, require_redis
 
 
+class Announcer:
+    """Stands in for the server's on_timeout: records the departures it is given."""
+
+    def __init__(self) -> None:
+        self.departures: list[Departure] = []
+
+    async def __call__(self, departures: list[Departure]) -> None:
+        self.departures.extend(departures)
+
+
+async def wait_until(condition: Callable[[], object], within: float = 10) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
 @pytest.fixture
-async def processes() -> AsyncIterator[Callable[[float], RedisPresence]]:
+async def processes() -> AsyncIterator[Callable[..., RedisPresence]]:
     require_redis("the Redis presence test")
     namespace = "chat_test_" + uuid.uuid4().hex[:8]  # nothing shared with other runs
     made: list[RedisPresence] = []
 
-    def make(ttl: float) -> RedisPresence:
-        made.append(RedisPresence(REDIS_URL, namespace, ttl=ttl))
+    def make(ttl: float, on_timeout: Announcer | None = None) -> RedisPresence:
+        made.append(RedisPresence(REDIS_URL, namespace, ttl=ttl, on_timeout=on_timeout))
         return made[-1]
 
     yield make
@@ -77,3 +96,62 @@ async def test_a_renewal_puts_back_connections_that_redis_lost(processes):
         assert await presence.online_among([4]) == [4]
     finally:
         await lost.aclose()
+
+
+async def test_users_whose_connections_died_are_reported_once_by_the_live_processes(processes):
+    ttl = 0.6
+    seen_by_a, seen_by_b = Announcer(), Announcer()
+    a, b = processes(ttl, seen_by_a), processes(ttl, seen_by_b)
+    dead = processes(ttl)
+    await a.connected(1, "tab-on-a")
+    await b.connected(1, "tab-on-b")
+    await a.connected(3, "closed-tab")
+    await a.disconnected(3, "closed-tab")  # said goodbye: announced then, never again
+    before = datetime.now(UTC)
+    await dead.connected(2, "dead-tab")
+    after = datetime.now(UTC)
+    await dead.connected(4, "dead-tab-of-4")
+    await b.connected(4, "tab-of-4-on-b")
+    await dead.stop()
+
+    await wait_until(lambda: seen_by_a.departures or seen_by_b.departures)
+    await asyncio.sleep(ttl)  # a few more reaps by both processes
+
+    # Only user 2 had nothing left; both live processes reaped, one reported.
+    reported = seen_by_a.departures + seen_by_b.departures
+    assert [d.user_id for d in reported] == [2]
+    # last_seen is when the dead tab last counted, not when someone noticed it had gone.
+    assert before - timedelta(seconds=0.01) <= reported[0].last_seen <= after
+    assert await a.online_among([1, 2, 3, 4]) == [1, 4]
+
+
+async def test_a_user_whose_other_tab_closed_goes_offline_when_the_dead_tab_expires(processes):
+    ttl = 0.6
+    seen = Announcer()
+    alive, dead = processes(ttl, seen), processes(ttl)
+    await alive.connected(5, "closing-tab")
+    await dead.connected(5, "dead-tab")
+    await dead.stop()
+    # The dead tab still counts, so closing the other is not yet "offline"...
+    assert await alive.disconnected(5, "closing-tab") is False
+    await alive.connected(6, "keeps-the-process-reaping")
+
+    # ...but once the dead tab expires the user is reported, once.
+    await wait_until(lambda: seen.departures)
+    await asyncio.sleep(ttl)
+    assert [d.user_id for d in seen.departures] == [5]
+
+
+async def test_a_user_who_reconnects_before_the_reap_is_not_reported(processes):
+    ttl = 0.6
+    seen = Announcer()
+    alive, dead = processes(ttl, seen), processes(ttl)
+    await dead.connected(7, "dead-tab")
+    await dead.stop()
+    await asyncio.sleep(ttl * 0.5)
+    await alive.connected(7, "new-tab")  # back before the dead tab expired
+
+    await asyncio.sleep(ttl * 3)
+
+    assert seen.departures == []
+    assert await alive.online_among([7]) == [7]

@@ -5,6 +5,8 @@ import contextlib
 import logging
 import math
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -12,10 +14,22 @@ import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat_server.chats.service import chat_ids_of_user, contact_ids
+from chat_server.db import SessionFactory
 from chat_server.events import PresenceChanged, PresenceSnapshot, Publisher
 from chat_server.users.service import touch_last_seen
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Departure:
+    """A user whose connections all died with their process (none said goodbye)."""
+
+    user_id: int
+    last_seen: datetime  # the last time any of their connections was renewed
+
+
+OnTimeout = Callable[[list[Departure]], Awaitable[None]]
 
 
 class Presence(Protocol):
@@ -60,21 +74,64 @@ class LocalPresence:
         pass
 
 
+# Atomic, so that of several processes reaping at once exactly one reports a departure.
+# KEYS[1]: user id -> the latest expiry of any of their connections.
+# ARGV: now, the key prefix of a user's connection set, how many users to look at.
+# Returns [user id, latest expiry, ...] for users whose last connections just expired;
+# a user who disconnected cleanly has no expired connections and is dropped silently.
+_REAP_SCRIPT = """
+local timed_out = {}
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[3])
+for i = 1, #due, 2 do
+    local user, latest = due[i], due[i + 1]
+    local connections = ARGV[2] .. user
+    local expired = redis.call('ZREMRANGEBYSCORE', connections, '-inf', ARGV[1])
+    local alive = redis.call('ZRANGE', connections, -1, -1, 'WITHSCORES')
+    if #alive > 0 then
+        redis.call('ZADD', KEYS[1], alive[2], user)
+    else
+        redis.call('ZREM', KEYS[1], user)
+        if expired > 0 then
+            table.insert(timed_out, user)
+            table.insert(timed_out, latest)
+        end
+    end
+end
+return timed_out
+"""
+
+
 class RedisPresence:
     """Several processes: per user, a Redis sorted set of connection ids scored by when
     each stops counting. Every process renews its own connections while it runs, so the
     connections of a process that died without saying goodbye stop counting after `ttl`
-    seconds instead of keeping their users online for ever."""
+    seconds instead of keeping their users online for ever. The live processes then
+    report those users to `on_timeout`, once each, so they can be announced offline."""
 
-    def __init__(self, url: str, namespace: str, ttl: float = 60.0) -> None:
+    REAP_BATCH = 100
+
+    def __init__(
+        self,
+        url: str,
+        namespace: str,
+        ttl: float = 60.0,
+        on_timeout: OnTimeout | None = None,
+    ) -> None:
         self._redis = aioredis.from_url(url)
         self._namespace = namespace
         self._ttl = ttl
+        self._on_timeout = on_timeout
         self._local: dict[str, int] = {}  # this process's connections: sid -> user id
         self._renewer: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._reap_script = self._redis.register_script(_REAP_SCRIPT)
 
     def _key(self, user_id: int) -> str:
         return f"{self._namespace}:presence:{user_id}"
+
+    @property
+    def _deadlines_key(self) -> str:
+        return f"{self._namespace}:presence-deadlines"
 
     async def connected(self, user_id: int, sid: str) -> bool:
         self._local[sid] = user_id
@@ -85,7 +142,8 @@ class RedisPresence:
             pipe.zadd(self._key(user_id), {sid: now + self._ttl})
             pipe.zcard(self._key(user_id))
             pipe.expire(self._key(user_id), math.ceil(self._ttl) * 2)
-            *_, count, _ = await pipe.execute()
+            pipe.zadd(self._deadlines_key, {str(user_id): now + self._ttl}, gt=True)
+            _, _, count, _, _ = await pipe.execute()
         return int(count) == 1
 
     async def disconnected(self, user_id: int, sid: str) -> bool:
@@ -112,12 +170,21 @@ class RedisPresence:
             self._renewer = asyncio.create_task(self._renew_forever())
 
     async def _renew_forever(self) -> None:
-        while True:
+        # Checked as well as cancelled: redis-py can turn a cancellation mid-command
+        # into a ConnectionError, which the loop would otherwise survive.
+        while not self._stopping:
             await asyncio.sleep(self._ttl / 3)
             try:
                 await self.renew()
+                departures = await self.reap()
             except aioredis.RedisError:
                 logger.warning("could not renew presence in Redis; retrying")
+                continue
+            if departures and self._on_timeout is not None:
+                try:
+                    await self._on_timeout(departures)
+                except Exception:  # the loop must outlive one failed announcement
+                    logger.exception("could not announce %d departures", len(departures))
 
     async def renew(self) -> None:
         """Push back the expiry of this process's connections, re-adding any that Redis
@@ -128,11 +195,29 @@ class RedisPresence:
             for sid, user_id in list(self._local.items()):
                 pipe.zadd(self._key(user_id), {sid: expires})
                 pipe.expire(self._key(user_id), math.ceil(self._ttl) * 2)
+            for user_id in set(self._local.values()):
+                pipe.zadd(self._deadlines_key, {str(user_id): expires}, gt=True)
             await pipe.execute()
+
+    async def reap(self) -> list[Departure]:
+        """Forget expired connections; return the users who had no other (each is
+        returned by one process only, however many reap at once)."""
+        departures: list[Departure] = []
+        while True:
+            found = await self._reap_script(
+                keys=[self._deadlines_key],
+                args=[time.time(), f"{self._namespace}:presence:", self.REAP_BATCH],
+            )
+            for user_id, latest_expiry in zip(found[::2], found[1::2], strict=True):
+                last_seen = datetime.fromtimestamp(float(latest_expiry) - self._ttl, UTC)
+                departures.append(Departure(int(user_id), last_seen))
+            if len(found) < 2 * self.REAP_BATCH:
+                return departures
 
     async def stop(self) -> None:
         """Stop renewing and close the Redis client (at shutdown; tests also use it to
         play a process that died)."""
+        self._stopping = True
         if self._renewer is not None:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -140,8 +225,12 @@ class RedisPresence:
         await self._redis.aclose()
 
 
-def make_presence(redis_url: str | None, namespace: str) -> Presence:
-    return RedisPresence(redis_url, namespace) if redis_url else LocalPresence()
+def make_presence(
+    redis_url: str | None, namespace: str, *, ttl: float, on_timeout: OnTimeout
+) -> Presence:
+    if redis_url:
+        return RedisPresence(redis_url, namespace, ttl=ttl, on_timeout=on_timeout)
+    return LocalPresence()  # one process: its connections die with it
 
 
 async def user_connected(
@@ -177,9 +266,23 @@ async def user_disconnected(
     connection_id: str,
 ) -> None:
     """Forget a connection; when it was the last one, store last_seen and announce it."""
-    if not await presence.disconnected(user_id, connection_id):
-        return
-    last_seen = await touch_last_seen(session=session, user_id=user_id)
+    if await presence.disconnected(user_id, connection_id):
+        await _went_offline(session, publisher, user_id, datetime.now(UTC))
+
+
+async def users_timed_out(
+    *, sessions: SessionFactory, publisher: Publisher, departures: list[Departure]
+) -> None:
+    """Announce offline the users whose connections died with their process."""
+    for departure in departures:
+        async with sessions() as session:
+            await _went_offline(session, publisher, departure.user_id, departure.last_seen)
+
+
+async def _went_offline(
+    session: AsyncSession, publisher: Publisher, user_id: int, last_seen: datetime
+) -> None:
+    await touch_last_seen(session=session, user_id=user_id, at=last_seen)
     chat_ids = await chat_ids_of_user(session, user_id)
     await publisher.publish(
         PresenceChanged(

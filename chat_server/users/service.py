@@ -1,7 +1,7 @@
 """Users: registration, lookup, search."""
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -57,8 +57,6 @@ async def search_users(*, session: AsyncSession, query: str, exclude_id: int) ->
     return result.scalars().all()
 
 
-async def touch_last_seen(*, session: AsyncSession, user_id: int) -> datetime:
-    now = datetime.now(UTC)
-    await session.execute(update(User).where(User.id == user_id).values(last_seen_at=now))
+async def touch_last_seen(*, session: AsyncSession, user_id: int, at: datetime) -> None:
+    await session.execute(update(User).where(User.id == user_id).values(last_seen_at=at))
     await session.commit()
-    return now
