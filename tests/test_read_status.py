@@ -147,6 +147,41 @@ async def test_leaving_the_group_can_complete_reads_and_notifies_once(client, ap
     ]
 
 
+async def test_leaving_completes_only_what_everyone_left_has_read_for_each_sender(client, app):
+    alice, bob, carol, dave = [await register(client, n) for n in ("Alice", "Bob", "Carol", "Dave")]
+    team = await group(client, alice, [bob, carol, dave])
+    chat_id = team["chat_id"]
+    first = await send(client, alice, chat_id, "1")
+    second = await send(client, alice, chat_id, "2")
+    from_bob = await send(client, bob, chat_id, "3")
+    await send(client, alice, chat_id, "4")
+    publisher = RecordingPublisher()
+    for reader, seq in ((alice, 3), (bob, 3), (dave, 4)):
+        await _mark(app, publisher, reader, chat_id, seq)
+    assert _newly_read(publisher) == []  # Carol has read nothing
+
+    async with app.state.runtime.sessions() as session:
+        await groups.remove_member(
+            session=session,
+            publisher=publisher,
+            actor_id=alice.id,
+            group_id=team["id"],
+            user_id=carol.id,
+        )
+
+    # 1-3 were only waiting for Carol; 4 still waits for Bob.
+    assert await _is_read(client, alice, chat_id) == [True, True, True, False]
+    assert _newly_read(publisher) == [
+        MessagesRead(
+            chat_id=chat_id,
+            sender_id=alice.id,
+            message_ids=[first["id"], second["id"]],
+            up_to_seq=2,
+        ),
+        MessagesRead(chat_id=chat_id, sender_id=bob.id, message_ids=[from_bob["id"]], up_to_seq=3),
+    ]
+
+
 async def test_parallel_readers_never_leave_a_message_unread(client, app):
     """Two members reading at the same instant must not each miss the other's watermark."""
     users = [await register(client, f"U{i}") for i in range(6)]

@@ -4,13 +4,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import BigInteger, and_, bindparam, exists, select, text, update
+from sqlalchemy import BigInteger, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from chat_server.chats.models import Chat, ChatMember
+from chat_server.chats.models import Chat
 from chat_server.events import MessagesRead
-from chat_server.messages.models import Message
 
 
 async def lock_chat(session: AsyncSession, chat_id: int) -> Chat | None:
@@ -28,35 +27,16 @@ async def lock_chat(session: AsyncSession, chat_id: int) -> Chat | None:
     return result.scalar_one_or_none()
 
 
-async def complete_reads(
-    session: AsyncSession, *, chat_id: int, after_seq: int = 0
-) -> list[MessagesRead]:
-    """Flip `is_read` on every unread message (seq > after_seq) that every member other
-    than its sender has now read, and return them grouped by sender.
+async def complete_reads(session: AsyncSession, *, chat_id: int) -> list[MessagesRead]:
+    """After a member left: flip every message that every remaining member other than
+    its sender has read, and return them grouped by sender.
 
     Call with the chat row locked (lock_chat) and before commit.
     """
-    someone_behind = exists().where(
-        and_(
-            ChatMember.chat_id == Message.chat_id,
-            ChatMember.user_id != Message.sender_id,
-            ChatMember.last_read_seq < Message.seq,
-        )
-    )
-    rows = await session.execute(
-        update(Message)
-        .where(
-            Message.chat_id == chat_id,
-            Message.seq > after_seq,
-            Message.is_read.is_(False),
-            ~someone_behind,
-        )
-        .values(is_read=True)
-        .returning(Message.id, Message.sender_id, Message.seq)
-        .execution_options(synchronize_session=False)
-    )
+    params = {**_NO_READS, "chat_id": chat_id, "low": 0, "high": _ALL_SEQS}
+    rows = (await session.execute(_MOVE_WATERMARKS, params)).all()
     return _by_sender(
-        chat_id, ((sender_id, seq, message_id) for message_id, sender_id, seq in rows.all())
+        chat_id, ((row.sender_id, row.seq, row.id) for row in rows if row.kind == "read")
     )
 
 
@@ -72,12 +52,14 @@ _LOCK_CHAT = text(
     """
 ).bindparams(bindparam("chat_id", type_=BigInteger), bindparam("user_ids", type_=ARRAY(BigInteger)))
 
-# Runs after _LOCK_CHAT in the same transaction, so (read committed) its snapshot sees
-# every watermark moved before these. The statement cannot see the watermarks it sets
-# itself, hence `mine` in the check for who is still behind. A message can only become
-# read here if some reader passed it, so only seqs between the lowest old and the
-# highest new watermark are looked at. Returns a 'watermark' row per reader who is a
-# member and a 'read' row per message that has just become read by everyone.
+# The one statement of the read rule (DESIGN.md invariant 3). Runs under the chat row
+# lock, so (read committed) its snapshot sees every watermark moved before these. The
+# statement cannot see the watermarks it sets itself, hence `mine` in the check for who
+# is still behind. A message can only become read here if some reader passed it, so
+# only seqs between the lowest old and the highest new watermark are looked at, widened
+# to (:low, :high] when given (a member left: no reader, any message may complete; NULL
+# bounds are ignored by LEAST and GREATEST). Returns a 'watermark' row per reader who
+# is a member and a 'read' row per message that has just become read by everyone.
 _MOVE_WATERMARKS = (
     text(
         """
@@ -102,7 +84,7 @@ _MOVE_WATERMARKS = (
             RETURNING member.user_id
         ),
         span AS (
-            SELECT min(previous) AS low, max(current) AS high
+            SELECT LEAST(min(previous), :low) AS low, GREATEST(max(current), :high) AS high
             FROM mine WHERE current > previous
         ),
         flipped AS (
@@ -129,6 +111,8 @@ _MOVE_WATERMARKS = (
         bindparam("chat_id", type_=BigInteger),
         bindparam("user_ids", type_=ARRAY(BigInteger)),
         bindparam("seqs", type_=ARRAY(BigInteger)),
+        bindparam("low", type_=BigInteger),
+        bindparam("high", type_=BigInteger),
     )
     .columns(
         user_id=BigInteger,
@@ -139,6 +123,8 @@ _MOVE_WATERMARKS = (
         seq=BigInteger,
     )
 )
+_NO_READS: dict[str, list[int]] = {"user_ids": [], "seqs": []}
+_ALL_SEQS = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -170,6 +156,8 @@ async def move_watermarks(
         "chat_id": chat_id,
         "user_ids": [read.user_id for read in reads],
         "seqs": [read.seq for read in reads],
+        "low": None,
+        "high": None,
     }
     async with engine.begin() as conn:
         locked = (await conn.execute(_LOCK_CHAT, params)).first()
