@@ -32,6 +32,17 @@ async def _mark(app, publisher, user, chat_id, seq) -> int:
     )
 
 
+async def _remove(app, publisher, team, actor, user) -> None:
+    async with app.state.runtime.sessions() as session:
+        await groups.remove_member(
+            session=session,
+            publisher=publisher,
+            actor_id=actor.id,
+            group_id=team["id"],
+            user_id=user.id,
+        )
+
+
 async def _is_read(client, user, chat_id) -> list[bool]:
     history = (await client.get(f"/history/{chat_id}", headers=user.headers)).json()
     return [m["is_read"] for m in history]
@@ -133,14 +144,7 @@ async def test_leaving_the_group_can_complete_reads_and_notifies_once(client, ap
     publisher = RecordingPublisher()
     await _mark(app, publisher, bob, chat_id, 1)
     assert _newly_read(publisher) == []
-    async with app.state.runtime.sessions() as session:
-        await groups.remove_member(
-            session=session,
-            publisher=publisher,
-            actor_id=carol.id,
-            group_id=team["id"],
-            user_id=carol.id,
-        )
+    await _remove(app, publisher, team, carol, carol)
     assert await _is_read(client, alice, chat_id) == [True]
     assert _newly_read(publisher) == [
         MessagesRead(chat_id=chat_id, sender_id=alice.id, message_ids=[message["id"]], up_to_seq=1)
@@ -160,14 +164,7 @@ async def test_leaving_completes_only_what_everyone_left_has_read_for_each_sende
         await _mark(app, publisher, reader, chat_id, seq)
     assert _newly_read(publisher) == []  # Carol has read nothing
 
-    async with app.state.runtime.sessions() as session:
-        await groups.remove_member(
-            session=session,
-            publisher=publisher,
-            actor_id=alice.id,
-            group_id=team["id"],
-            user_id=carol.id,
-        )
+    await _remove(app, publisher, team, alice, carol)
 
     # 1-3 were only waiting for Carol; 4 still waits for Bob.
     assert await _is_read(client, alice, chat_id) == [True, True, True, False]
