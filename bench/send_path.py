@@ -8,9 +8,10 @@ returns, for `--seconds` per variant, in this process, with no sockets and no br
 
 1. the ORM unit of work this project used before: session, access check, duplicate
    lookup, the insert, commit (five round trips);
-2. store.store_batch with one send per statement (SQLAlchemy Core, autocommit);
+2. store.store_batch with one send per transaction (SQLAlchemy Core: the chat row lock,
+   then the one statement);
 3. messages.service.send_message, which batches each chat's waiting sends (lanes.py);
-4. raw asyncpg running variant 2's statement: no SQLAlchemy at all.
+4. raw asyncpg running variant 2's transaction: no SQLAlchemy at all.
 
 Prints messages/s and CPU milliseconds per message in this process and in PostgreSQL
 (embedded server only), and each variant's rate as a ratio of the raw one; then the same
@@ -187,7 +188,9 @@ def _raw_sender(pool: asyncpg.Pool) -> Sender:
             "texts": [text],
             "client_msg_ids": [key],
         }
-        return await pool.fetch(sql, *(values[name] for name in order))
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT 1 FROM chats WHERE id = $1 FOR UPDATE", chat_id)
+            return await conn.fetch(sql, *(values[name] for name in order))
 
     return send
 

@@ -1,9 +1,9 @@
 """The send path's SQL: one statement stores a batch of sends into one chat.
 
 Sending is the hot path, so it skips the ORM unit of work (several times the CPU per
-message, see bench/README.md) and runs SQLAlchemy Core text statements on an autocommit
-connection: the membership check, the duplicate lookup, taking the next seqs and the
-insert are one statement, which PostgreSQL runs as one transaction.
+message, see bench/README.md) and runs SQLAlchemy Core text statements: the membership
+check, the duplicate lookup, taking the next seqs and the insert are one statement,
+run in a short transaction right after the chat row lock is taken.
 """
 
 import uuid
@@ -34,12 +34,20 @@ _MESSAGE_COLUMNS: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]] = {
     "client_msg_id": Uuid,
 }
 
-# Rows come back of three kinds: 'stored' (new), 'earlier' (the id was used before) and
-# 'member' (a sender who is a member of the chat). The UPDATE takes the chat row lock
-# before clock_timestamp() is read, so seq order and send-time order agree (a batch
-# shares one time). A parallel send with one of these ids that commits after this
-# statement's snapshot makes the INSERT fail on the unique constraint, which undoes the
-# whole statement, seqs included: no gaps.
+# Takes the lock in a statement of its own: a statement's snapshot is fixed when it
+# starts, so a membership check in the statement that waits for the lock would not see
+# a removal (or a send) committed during the wait, and a member just removed could
+# still send. Membership changes hold this lock too (read_status.lock_chat).
+_LOCK_CHAT = text("SELECT 1 FROM chats WHERE id = :chat_id FOR UPDATE").bindparams(
+    bindparam("chat_id", type_=BigInteger)
+)
+
+# Runs after _LOCK_CHAT in the same transaction. Rows come back of three kinds:
+# 'stored' (new), 'earlier' (the id was used before) and 'member' (a sender who is a
+# member of the chat). clock_timestamp() is read under the lock, so seq order and
+# send-time order agree (a batch shares one time). A send with one of these ids into
+# another chat, committed after this snapshot, makes the INSERT fail on the unique
+# constraint, which rolls the transaction back, seqs included: no gaps.
 STORE_BATCH = (
     text(
         """
@@ -151,22 +159,24 @@ async def store_batch(engine: AsyncEngine, *, chat_id: int, sends: Sequence[Send
 
     A send repeating an id, earlier or within the batch, gets the first message back with
     `is_new` False. Any error (a parallel send with one of these ids winning the race
-    included) undoes the whole statement and is raised: settle the sends with store_one.
+    included) rolls the whole batch back and is raised: settle the sends with store_one.
     """
-    async with _autocommit(engine) as conn:
+    async with engine.begin() as conn:
+        await conn.execute(_LOCK_CHAT, {"chat_id": chat_id})
         return await _store_batch(conn, chat_id, sends)
 
 
 async def store_one(engine: AsyncEngine, *, chat_id: int, send: Send) -> Outcome:
     """One send alone; when a parallel send with its id wins, that message is the answer."""
-    async with _autocommit(engine) as conn:
-        try:
-            return (await _store_batch(conn, chat_id, [send]))[0]
-        except IntegrityError as exc:
-            if SENDER_KEY_CONSTRAINT not in str(exc.orig):
-                raise
-        # The winner committed after our snapshot: read it.
-        return await _lookup(conn, chat_id, send.sender_id, send.client_msg_id)
+    try:
+        return (await store_batch(engine, chat_id=chat_id, sends=[send]))[0]
+    except IntegrityError as exc:
+        if SENDER_KEY_CONSTRAINT not in str(exc.orig):
+            raise
+    # The winner committed after our snapshot: read it.
+    return await lookup(
+        engine, chat_id=chat_id, sender_id=send.sender_id, client_msg_id=send.client_msg_id
+    )
 
 
 async def _store_batch(conn: AsyncConnection, chat_id: int, sends: Sequence[Send]) -> list[Outcome]:
