@@ -21,18 +21,21 @@ from chat_server.realtime.handlers import register_handlers
 from chat_server.realtime.publisher import SocketPublisher
 from chat_server.realtime.server import create_socket_server
 from chat_server.runtime import build_runtime
-from chat_server.users.presence import make_presence, users_timed_out
+from chat_server.users.presence import Presence, make_presence, users_timed_out
 from chat_server.users.router import router as users_router
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
-def create_app(settings: Settings | None = None, *, database_url: str) -> FastAPI:
-    """The REST app; `app.state.sio` is its Socket.IO server (see create_asgi_app)."""
+def create_app(
+    settings: Settings | None = None, *, database_url: str, presence: Presence | None = None
+) -> FastAPI:
+    """The REST app; `app.state.sio` is its Socket.IO server (see create_asgi_app).
+    `presence` defaults to what the settings ask for (tests pass their own)."""
     settings = settings or get_settings()
     runtime = build_runtime(settings, database_url)
     sio = create_socket_server(settings)
-    presence = make_presence(
+    presence = presence or make_presence(
         settings.redis_url,
         settings.redis_namespace,
         ttl=settings.presence_ttl_seconds,
@@ -87,8 +90,10 @@ def _mount_web_client(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
 
 
-def create_asgi_app(settings: Settings | None = None, *, database_url: str) -> socketio.ASGIApp:
+def create_asgi_app(
+    settings: Settings | None = None, *, database_url: str, presence: Presence | None = None
+) -> socketio.ASGIApp:
     """What uvicorn serves: Socket.IO at /socket.io, everything else to FastAPI (whose
     lifespan still runs through the wrapper)."""
-    app = create_app(settings, database_url=database_url)
+    app = create_app(settings, database_url=database_url, presence=presence)
     return socketio.ASGIApp(app.state.sio, other_asgi_app=app, socketio_path="socket.io")

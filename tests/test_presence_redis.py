@@ -11,6 +11,7 @@ import pytest
 import redis.asyncio
 
 from chat_server.users.presence import Departure, RedisPresence
+from tests.conftest import free_port
 from tests.helpers import REDIS_URL, require_redis
 
 
@@ -155,3 +156,62 @@ async def test_a_user_who_reconnects_before_the_reap_is_not_reported(processes):
 
     assert seen.departures == []
     assert await alive.online_among([7]) == [7]
+
+
+class RedisOutage:
+    """A TCP relay in front of the real Redis that can be cut and restored."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._server: asyncio.Server | None = None
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def restore(self) -> None:
+        target = redis.asyncio.Redis.from_url(REDIS_URL).connection_pool.connection_kwargs
+
+        async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            up_reader, up_writer = await asyncio.open_connection(
+                target.get("host", "127.0.0.1"), target.get("port", 6379)
+            )
+            self._writers += [writer, up_writer]
+
+            async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+                dst.close()
+
+            await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
+
+        self._server = await asyncio.start_server(relay, "127.0.0.1", self.port)
+
+    async def cut(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in self._writers:
+            writer.close()
+        self._writers.clear()
+        await self._server.wait_closed()
+
+
+async def test_a_connection_that_redis_never_recorded_is_not_renewed_after_an_outage():
+    require_redis("the Redis presence test")
+    outage = RedisOutage(free_port())
+    await outage.restore()
+    namespace = "chat_test_" + uuid.uuid4().hex[:8]
+    presence = RedisPresence(f"redis://127.0.0.1:{outage.port}/0", namespace, ttl=60)
+    observer = RedisPresence(REDIS_URL, namespace, ttl=60)
+    try:
+        await presence.connected(1, "recorded-tab")
+        await outage.cut()
+        with pytest.raises(redis.exceptions.ConnectionError):
+            await presence.connected(2, "failed-tab")  # its connect was refused
+        await outage.restore()
+
+        await presence.renew()
+
+        assert await observer.online_among([1, 2]) == [1]
+    finally:
+        await presence.stop()
+        await observer.stop()
+        await outage.cut()

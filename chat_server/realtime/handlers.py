@@ -7,6 +7,7 @@ import socketio
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from chat_server.auth.service import authenticate
+from chat_server.chats.service import chat_ids_of_user
 from chat_server.errors import Unauthorized
 from chat_server.messages import service as messages
 from chat_server.messages.schemas import SocketChatIn, SocketReadIn, SocketSendIn, SocketSyncIn
@@ -28,23 +29,49 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime, presence: Pre
         token = auth.get("token") if isinstance(auth, dict) else None
         if not isinstance(token, str) or not token:
             raise SocketRefused("unauthorized")
-        async with runtime.sessions() as session:
-            try:
+        try:
+            async with runtime.sessions() as session:
                 user = await authenticate(session=session, settings=runtime.settings, token=token)
-            except Unauthorized:
-                raise SocketRefused("unauthorized") from None
             await sio.save_session(sid, {"user_id": user.id})
-            # Join the user room first: a chat joined from now on reaches this socket.
-            await sio.enter_room(sid, user_room(user.id))
+            await subscribe(sid, user.id)
+        except Unauthorized:
+            raise SocketRefused("unauthorized") from None
+        except Exception:
+            # Anything but a refusal would leave the client waiting for an answer that
+            # python-socketio never sends.
+            logger.exception("could not connect a socket")
+            await forget(sid)
+            raise SocketRefused("internal") from None
+
+    async def subscribe(sid: str, user_id: int) -> None:
+        # Join the user room first: a chat joined from now on reaches this socket.
+        await sio.enter_room(sid, user_room(user_id))
+        async with runtime.sessions() as session:
             chat_ids = await user_connected(
                 session=session,
                 publisher=runtime.publisher,
                 presence=presence,
-                user_id=user.id,
+                user_id=user_id,
                 connection_id=sid,
             )
         for chat_id in chat_ids:
             await sio.enter_room(sid, chat_room(chat_id))
+        # A removal that committed after chat_ids were read sent its leave order before
+        # this socket was in that room: look again now that it is.
+        async with runtime.sessions() as session:
+            current = set(await chat_ids_of_user(session, user_id))
+        for chat_id in set(chat_ids) - current:
+            await sio.leave_room(sid, chat_room(chat_id))
+
+    async def forget(sid: str) -> None:
+        """Undo a half-made connection's presence (python-socketio drops its rooms)."""
+        user_id = (await sio.get_session(sid)).get("user_id")
+        if user_id is None:
+            return
+        try:
+            await disconnect(sid)
+        except Exception:
+            logger.exception("could not forget a failed connection")
 
     async def disconnect(sid: str, *args: Any) -> None:
         user_id = await user_id_of(sid)

@@ -134,8 +134,6 @@ class RedisPresence:
         return f"{self._namespace}:presence-deadlines"
 
     async def connected(self, user_id: int, sid: str) -> bool:
-        self._local[sid] = user_id
-        self._start_renewing()
         now = time.time()
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zremrangebyscore(self._key(user_id), "-inf", now)
@@ -144,6 +142,9 @@ class RedisPresence:
             pipe.expire(self._key(user_id), math.ceil(self._ttl) * 2)
             pipe.zadd(self._deadlines_key, {str(user_id): now + self._ttl}, gt=True)
             _, _, count, _, _ = await pipe.execute()
+        # Only once Redis has it: a connection that failed here must not be renewed.
+        self._local[sid] = user_id
+        self._start_renewing()
         return int(count) == 1
 
     async def disconnected(self, user_id: int, sid: str) -> bool:
@@ -244,12 +245,13 @@ async def user_connected(
     """Count a new connection; announce the user online if it is their first. Returns
     the ids of the user's chats (the connection subscribes to them)."""
     chat_ids = await chat_ids_of_user(session, user_id)
+    contacts = await contact_ids(session, user_id)
+    await session.commit()  # give the connection back before the Redis round trips
     now = datetime.now(UTC).isoformat()
     if await presence.connected(user_id, connection_id):
         await publisher.publish(
             PresenceChanged(user_id=user_id, online=True, last_seen=now, chat_ids=chat_ids)
         )
-    contacts = await contact_ids(session, user_id)
     online = await presence.online_among(contacts)
     await publisher.publish(
         PresenceSnapshot(connection_id=connection_id, online_user_ids=online, as_of=now)
