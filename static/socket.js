@@ -5,6 +5,8 @@ import { getToken } from "./api.js";
 import { store } from "./store.js";
 
 const ACK_TIMEOUT_MS = 10_000;
+const RETRY_BASE_MS = 500;
+const RETRY_MAX_MS = 5000;
 
 let socket = null;
 
@@ -46,10 +48,27 @@ export function connect({ onConnect, onUnauthorized, handlers }) {
     store.connected = false;
     store.emit("connection");
   });
+  const current = socket;
+  let refusals = 0;
+  socket.on("connect", () => {
+    refusals = 0;
+  });
   socket.on("connect_error", (error) => {
     // The server refuses a bad or expired token; the client does not retry those by itself.
-    if (error.message === "unauthorized") onUnauthorized();
-    else store.emit("connection"); // still offline: show it while the client retries
+    if (error.message === "unauthorized") {
+      onUnauthorized();
+      return;
+    }
+    store.emit("connection"); // still offline: show it while the client retries
+    // A refusal from the server itself (`internal`: its database or Redis failed) is not
+    // retried by socket.io-client either; this one is worth retrying, with a backoff.
+    if (!current.active) {
+      refusals += 1;
+      const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (refusals - 1));
+      setTimeout(() => {
+        if (socket === current && !current.active) current.connect();
+      }, delay);
+    }
   });
   for (const [event, handler] of Object.entries(handlers)) socket.on(event, handler);
 }

@@ -4,19 +4,17 @@ one held at a gate, or a Redis nobody listens on."""
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
 import httpx
 import pytest
 import socketio
-import uvicorn
 
-from chat_server.app import create_asgi_app
 from chat_server.config import Settings
 from chat_server.users.presence import LocalPresence, Presence, RedisPresence
 from tests.conftest import free_port
 from tests.helpers import group, register
+from tests.in_process import serving
 from tests.sockets import RecordingClient, connected
 
 
@@ -33,23 +31,6 @@ class GatedPresence(LocalPresence):
         self.reached.set()
         await self.gate.wait()
         return await super().connected(user_id, sid)
-
-
-@asynccontextmanager
-async def serving(settings: Settings, database_url: str, presence: Presence) -> AsyncIterator[str]:
-    app = create_asgi_app(settings, database_url=database_url, presence=presence)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the server did not start"
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture
