@@ -1,7 +1,10 @@
 """Password hashing (argon2 via passlib) and JWT access tokens (python-jose, HS256 pinned)."""
 
 import asyncio
+import contextlib
+import os
 import secrets
+import tempfile
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -9,7 +12,7 @@ from pathlib import Path
 from jose import JWTError, jwt
 from passlib.context import CryptContext
 
-from chat_server.config import Settings
+from chat_server.config import MIN_SECRET_LENGTH, Settings
 from chat_server.errors import Unauthorized
 
 JWT_ALGORITHM = "HS256"
@@ -50,10 +53,30 @@ def jwt_secret(settings: Settings) -> str:
 @lru_cache
 def _stored_secret(path: Path) -> str:
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+        _create_secret_file(path)
+    secret = path.read_text().strip()
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise RuntimeError(
+            f"{path} holds no usable JWT secret (under {MIN_SECRET_LENGTH} characters);"
+            " delete it to have a new one generated, or set JWT_SECRET"
+        )
+    return secret
+
+
+def _create_secret_file(path: Path) -> None:
+    """Write a new secret where no reader can see the file half-written, and where of two
+    processes starting at once exactly one secret wins (os.link never overwrites)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, draft = tempfile.mkstemp(dir=path.parent, prefix=".jwt_secret.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileExistsError):  # another process won: use theirs
+            os.link(draft, path)
+    finally:
+        os.unlink(draft)
 
 
 def create_access_token(settings: Settings, user_id: int) -> str:

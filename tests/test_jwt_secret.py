@@ -1,0 +1,54 @@
+"""Where the JWT key comes from: JWT_SECRET, or a secret generated once into DATA_DIR."""
+
+import multiprocessing
+import stat
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from chat_server.config import MIN_SECRET_LENGTH, Settings
+from chat_server.security import _stored_secret, jwt_secret
+
+
+def _settings(data_dir: Path, **values: str) -> Settings:
+    return Settings(_env_file=None, data_dir=data_dir, **values)  # type: ignore[call-arg]
+
+
+def _secret_in(folder: str) -> str:
+    return _stored_secret(Path(folder) / "jwt_secret")
+
+
+def test_a_short_jwt_secret_is_refused_at_startup(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="at least 32 characters"):
+        _settings(tmp_path, jwt_secret="changeme")
+    # Empty counts as unset: a secret is generated instead.
+    assert _settings(tmp_path, jwt_secret="").jwt_secret is None
+    long_enough = "x" * MIN_SECRET_LENGTH
+    assert jwt_secret(_settings(tmp_path, jwt_secret=long_enough)) == long_enough
+
+
+def test_the_generated_secret_is_private_and_kept(tmp_path: Path) -> None:
+    first = jwt_secret(_settings(tmp_path))
+    path = tmp_path / "jwt_secret"
+    assert len(first) >= MIN_SECRET_LENGTH
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.read_text() == first
+    assert list(tmp_path.iterdir()) == [path]  # no draft left behind
+    _stored_secret.cache_clear()
+    assert jwt_secret(_settings(tmp_path)) == first
+
+
+def test_processes_starting_at_once_agree_on_one_secret(tmp_path: Path) -> None:
+    folders = [str(tmp_path)] * 8
+    with multiprocessing.get_context("spawn").Pool(8) as pool:
+        secrets = pool.map(_secret_in, folders)
+    assert len(set(secrets)) == 1
+    assert (tmp_path / "jwt_secret").read_text() == secrets[0]
+
+
+def test_an_empty_or_short_secret_file_is_refused_not_used(tmp_path: Path) -> None:
+    (tmp_path / "jwt_secret").write_text("")
+    _stored_secret.cache_clear()
+    with pytest.raises(RuntimeError, match="delete it"):
+        jwt_secret(_settings(tmp_path))
