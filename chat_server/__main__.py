@@ -5,6 +5,8 @@ import logging
 import signal
 import sys
 
+from pydantic import ValidationError
+
 from chat_server.config import get_settings
 from chat_server.embedded_db import resolve_database_url
 
@@ -69,7 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=get_settings().log_level.upper(), stream=sys.stderr)
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        # A setting the user got wrong: say which and why, without a traceback.
+        problems = "; ".join(
+            f"{'.'.join(map(str, error['loc'])).upper()}: {error['msg']}" for error in exc.errors()
+        )
+        sys.exit(f"chat_server: invalid configuration: {problems}")
+    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr)
     args.handler(args)
 
 

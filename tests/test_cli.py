@@ -65,3 +65,20 @@ def test_live_server_answers_docs_and_ready(live_server):
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
     assert httpx.get(live_server.base_url + "/ready").json() == {"status": "ok"}
+
+
+def test_a_bad_setting_stops_every_command_with_a_plain_message(tmp_path: Path):
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "DATA_DIR": str(tmp_path / "data"),
+        "HOME": str(tmp_path),
+        "JWT_SECRET": "changeme",
+    }
+    for command in COMMANDS:
+        result = _run(command, env=env, cwd=tmp_path)
+        assert result.returncode == 1
+        assert result.stderr.strip() == (
+            "chat_server: invalid configuration: JWT_SECRET: Value error, JWT_SECRET must be"
+            " at least 32 characters (e.g. the output of `openssl rand -hex 32`)"
+        )

@@ -20,6 +20,7 @@ from chat_server.groups.models import Group
 from chat_server.groups.service import remove_member
 from chat_server.messages.service import send_message
 from chat_server.seed import GROUP_MESSAGES, PRIVATE_MESSAGES, SEED_PASSWORD, seed
+from tests.conftest import TEST_JWT_SECRET
 from tests.helpers import plain_dsn
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,7 +173,7 @@ def test_seed_command_twice_via_the_cli(database_url: str, tmp_path: Path) -> No
         **os.environ,
         "DATABASE_URL": database_url,
         "DATA_DIR": str(tmp_path),
-        "JWT_SECRET": "test-only",
+        "JWT_SECRET": TEST_JWT_SECRET,
         "PASSWORD_HASH_TIME_COST": "1",
         "PASSWORD_HASH_MEMORY_KIB": "8",
         "LOG_LEVEL": "warning",
