@@ -153,6 +153,8 @@ def chat_server(db: Database, workdir: Path, pool_size: int) -> Iterator[tuple[s
         "PASSWORD_HASH_MEMORY_KIB": "8",
         "MESSAGE_RATE_LIMIT": "100000/second",
         "LOGIN_RATE_LIMIT": "100000/second",
+        "LOGIN_ADDRESS_RATE_LIMIT": "100000/second",
+        "REGISTER_RATE_LIMIT": "100000/second",
         "DB_POOL_SIZE": str(pool_size),
         "CORS_ORIGINS": base_url,
         "DATA_DIR": str(workdir),

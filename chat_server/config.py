@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # A `limits` rate string per user, e.g. "30/10seconds" or "5/second;100/minute".
     message_rate_limit: str = "30/10seconds"
     login_rate_limit: str = "10/minute"
+    # Per client address: logins to any accounts, and new accounts.
+    login_address_rate_limit: str = "60/minute"
+    register_rate_limit: str = "20/hour"
     password_hash_time_cost: int = Field(default=3, ge=1)
     password_hash_memory_kib: int = Field(default=65536, ge=8)
     db_pool_size: int = Field(default=10, ge=1)

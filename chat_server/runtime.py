@@ -26,7 +26,12 @@ def build_runtime(settings: Settings, database_url: str) -> Runtime:
         engine=engine,
         sessions=make_session_factory(engine),
         rate_limiter=RateLimiter(
-            {"message": settings.message_rate_limit, "login": settings.login_rate_limit},
+            {
+                "message": settings.message_rate_limit,
+                "login": settings.login_rate_limit,
+                "login_address": settings.login_address_rate_limit,
+                "register": settings.register_rate_limit,
+            },
             redis_url=settings.redis_url,
             namespace=settings.redis_namespace,
         ),

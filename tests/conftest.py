@@ -41,6 +41,8 @@ def settings_env(database_url: str, data_dir: Path) -> dict[str, str]:
         "PASSWORD_HASH_MEMORY_KIB": "8",
         "MESSAGE_RATE_LIMIT": "100000/second",
         "LOGIN_RATE_LIMIT": "100000/second",
+        "LOGIN_ADDRESS_RATE_LIMIT": "100000/second",
+        "REGISTER_RATE_LIMIT": "100000/second",
         "DATA_DIR": str(data_dir),
         "LOG_LEVEL": "warning",
     }

@@ -170,6 +170,23 @@ async def test_token_form_with_wrong_password_is_401(client: httpx.AsyncClient) 
     assert "access_token" not in response.text
 
 
+async def test_token_form_with_oversized_fields_is_401_not_a_crash(
+    client: httpx.AsyncClient,
+) -> None:
+    alice = await register(client, "Alice")
+    huge_password = await client.post(
+        "/auth/token", data={"username": alice.email, "password": "p" * 5000}
+    )
+    huge_username = await client.post(
+        "/auth/token", data={"username": "u" * 1_000_000 + "@example.com", "password": PASSWORD}
+    )
+    assert (huge_password.status_code, huge_username.status_code) == (401, 401)
+    json_login = await client.post(
+        "/auth/login", json={"email": "e" * 250 + "@example.com", "password": PASSWORD}
+    )
+    assert json_login.status_code == 422
+
+
 async def test_json_login_returns_a_working_bearer_token(client: httpx.AsyncClient) -> None:
     alice = await register(client, "Alice")
     response = await client.post("/auth/login", json={"email": alice.email, "password": PASSWORD})

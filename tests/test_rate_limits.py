@@ -15,6 +15,7 @@ from tests.helpers import PASSWORD, TestUser, group, plain_dsn, register
 from tests.sockets import connected
 
 LIMIT = 3
+ADDRESS_LIMIT = 6  # per client address; every test here comes from 127.0.0.1
 
 
 # A server per test: the limits live in the server's memory, keyed by user id, and ids
@@ -27,6 +28,8 @@ def limited_url(database_url: str, data_dir: Path) -> Iterator[str]:
     env.update(
         MESSAGE_RATE_LIMIT=f"{LIMIT}/minute",
         LOGIN_RATE_LIMIT=f"{LIMIT}/minute",
+        LOGIN_ADDRESS_RATE_LIMIT=f"{ADDRESS_LIMIT}/minute",
+        REGISTER_RATE_LIMIT=f"{ADDRESS_LIMIT}/minute",
         CORS_ORIGINS=base_url,
     )
     process = start_server(env, port)
@@ -160,3 +163,34 @@ async def test_login_attempts_over_the_limit_are_429_even_with_the_right_passwor
     response = await limited.post("/auth/login", json={"email": alice.email, "password": PASSWORD})
 
     assert response.status_code == 429
+
+
+async def test_registrations_from_one_address_over_the_limit_are_429(limited, database_url):
+    def account(i: int) -> dict[str, str]:
+        return {"name": f"U{i}", "email": f"u{i}@example.com", "password": PASSWORD}
+
+    for i in range(ADDRESS_LIMIT):
+        assert (await limited.post("/auth/register", json=account(i))).status_code == 201
+
+    refused = await limited.post("/auth/register", json=account(ADDRESS_LIMIT))
+
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"]
+    conn = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM users") == ADDRESS_LIMIT
+    finally:
+        await conn.close()
+
+
+async def test_logins_to_many_accounts_from_one_address_are_limited(limited):
+    def attempt(i: int) -> dict[str, str]:
+        return {"email": f"nobody{i}@example.com", "password": "guess"}
+
+    for i in range(ADDRESS_LIMIT):
+        assert (await limited.post("/auth/login", json=attempt(i))).status_code == 401
+
+    assert (await limited.post("/auth/login", json=attempt(ADDRESS_LIMIT))).status_code == 429
+    # The form route shares the count.
+    form = {"username": "someone@example.com", "password": "guess"}
+    assert (await limited.post("/auth/token", data=form)).status_code == 429

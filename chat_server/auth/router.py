@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from chat_server.auth import service
@@ -10,23 +10,31 @@ from chat_server.auth.schemas import LoginIn, TokenOut
 from chat_server.deps import RuntimeDep, SessionDep
 from chat_server.http_errors import error_responses
 from chat_server.users.schemas import UserCreate, UserOut
-from chat_server.users.service import register_user
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def client_address(request: Request) -> str:
+    # uvicorn puts the real client here when FORWARDED_ALLOW_IPS trusts the proxy.
+    return request.client.host if request.client else "unknown"
 
 
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
     summary="Create an account",
-    responses=error_responses(409, 422),
+    responses=error_responses(409, 422, 429),
 )
-async def register(body: UserCreate, session: SessionDep, runtime: RuntimeDep) -> UserOut:
+async def register(
+    body: UserCreate, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> UserOut:
     """Register with a name, an email (unique, case-insensitive) and an 8 to 128 character
     password. The password is stored only as an argon2 hash."""
-    user = await register_user(
+    user = await service.register(
         session=session,
         settings=runtime.settings,
+        rate_limiter=runtime.rate_limiter,
+        client_address=client_address(request),
         name=body.name,
         email=str(body.email),
         password=body.password,
@@ -41,6 +49,7 @@ async def register(body: UserCreate, session: SessionDep, runtime: RuntimeDep) -
 )
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> TokenOut:
@@ -49,6 +58,7 @@ async def token(
         session=session,
         settings=runtime.settings,
         rate_limiter=runtime.rate_limiter,
+        client_address=client_address(request),
         email=form.username,
         password=form.password,
     )
@@ -56,12 +66,15 @@ async def token(
 
 
 @router.post("/login", summary="Log in with JSON", responses=error_responses(401, 422, 429))
-async def login(body: LoginIn, session: SessionDep, runtime: RuntimeDep) -> TokenOut:
+async def login(
+    body: LoginIn, request: Request, session: SessionDep, runtime: RuntimeDep
+) -> TokenOut:
     """Exchange an email and password for a bearer token (JWT, HS256, expires)."""
     access_token = await service.login(
         session=session,
         settings=runtime.settings,
         rate_limiter=runtime.rate_limiter,
+        client_address=client_address(request),
         email=str(body.email),
         password=body.password,
     )

@@ -3,11 +3,12 @@
 from pydantic import BaseModel, EmailStr, Field
 
 from chat_server.text_rules import StorableStr
+from chat_server.users.schemas import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH
 
 
 class LoginIn(BaseModel):
-    email: EmailStr
-    password: StorableStr = Field(min_length=1, max_length=128)
+    email: EmailStr = Field(max_length=MAX_EMAIL_LENGTH)
+    password: StorableStr = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
 
 
 class TokenOut(BaseModel):

@@ -13,7 +13,8 @@ from chat_server.security import (
 )
 from chat_server.text_rules import storable
 from chat_server.users.models import User
-from chat_server.users.service import find_user_by_email, get_user
+from chat_server.users.schemas import MAX_EMAIL_LENGTH, MAX_PASSWORD_LENGTH
+from chat_server.users.service import find_user_by_email, get_user, register_user
 
 _dummy_hashes: dict[tuple[int, int], str] = {}
 
@@ -27,15 +28,40 @@ async def _dummy_hash(settings: Settings) -> str:
     return _dummy_hashes[key]
 
 
+async def register(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    rate_limiter: RateLimiter,
+    client_address: str,
+    name: str,
+    email: str,
+    password: str,
+) -> User:
+    """A new account. Each costs an argon2 hash, so one address may only make so many."""
+    await rate_limiter.check("register", client_address)
+    return await register_user(
+        session=session, settings=settings, name=name, email=email, password=password
+    )
+
+
 async def login(
     *,
     session: AsyncSession,
     settings: Settings,
     rate_limiter: RateLimiter,
+    client_address: str,
     email: str,
     password: str,
 ) -> str:
-    """An access token for the user; Unauthorized for any wrong email/password pair."""
+    """An access token for the user; Unauthorized for any wrong email/password pair.
+
+    Limited per email (guessing one account's password) and per client address (trying
+    many accounts, each attempt an argon2 verify)."""
+    if len(email) > MAX_EMAIL_LENGTH or len(password) > MAX_PASSWORD_LENGTH:
+        # No stored account is like it; refused before it costs a hash or a limiter key.
+        raise Unauthorized("wrong email or password")
+    await rate_limiter.check("login_address", client_address)
     await rate_limiter.check("login", email.lower())
     try:
         storable(email)

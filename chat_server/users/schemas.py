@@ -17,10 +17,14 @@ class UserOut(BaseModel):
     last_seen_at: datetime | None = None
 
 
+MAX_EMAIL_LENGTH = 254  # RFC 5321's limit on a forward path
+MAX_PASSWORD_LENGTH = 128
+
+
 class UserCreate(BaseModel):
     name: StorableStr = Field(min_length=1, max_length=100)
-    email: EmailStr = Field(max_length=254)
-    password: StorableStr = Field(min_length=8, max_length=128)
+    email: EmailStr = Field(max_length=MAX_EMAIL_LENGTH)
+    password: StorableStr = Field(min_length=8, max_length=MAX_PASSWORD_LENGTH)
 
     @field_validator("name")
     @classmethod
