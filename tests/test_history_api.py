@@ -137,6 +137,9 @@ async def test_limit_up_to_200_is_accepted(client: httpx.AsyncClient) -> None:
         {"after_seq": -1},
         {"before_seq": 0},
         {"before_seq": "abc"},
+        {"offset": 2**63},
+        {"after_seq": 2**63},
+        {"before_seq": 2**63},
     ],
     ids=[
         "limit-201",
@@ -148,6 +151,9 @@ async def test_limit_up_to_200_is_accepted(client: httpx.AsyncClient) -> None:
         "after-seq-negative",
         "before-seq-0",
         "before-seq-word",
+        "offset-beyond-bigint",
+        "after-seq-beyond-bigint",
+        "before-seq-beyond-bigint",
     ],
 )
 async def test_out_of_range_paging_parameters_are_422(

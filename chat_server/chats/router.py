@@ -6,12 +6,13 @@ from fastapi import APIRouter, Path, Response, status
 
 from chat_server.chats import service
 from chat_server.chats.schemas import ChatOut, ChatSummaryOut, PrivateChatIn
+from chat_server.db import BIGINT_MAX
 from chat_server.deps import CurrentUser, RuntimeDep, SessionDep
 from chat_server.http_errors import error_responses
 
 router = APIRouter(prefix="/chats", tags=["chats"])
 
-ChatIdPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="The chat's id")]
+ChatIdPath = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The chat's id")]
 
 
 @router.get("", summary="My chats", responses=error_responses(401))

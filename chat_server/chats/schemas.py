@@ -5,9 +5,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from chat_server.db import BIGINT_MAX
 from chat_server.messages.schemas import MessageOut
 
-UserId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+UserId = Annotated[StrictInt, Field(ge=1, le=BIGINT_MAX)]
 
 
 class PeerOut(BaseModel):

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
 
+from chat_server.db import BIGINT_MAX
 from chat_server.deps import CurrentUser, RuntimeDep, SessionDep
 from chat_server.groups import service
 from chat_server.groups.schemas import GroupCreate, GroupOut, GroupRename, MemberAdd
@@ -11,7 +12,7 @@ from chat_server.http_errors import error_responses
 
 router = APIRouter(prefix="/groups", tags=["groups"])
 
-GroupIdPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="The group's id")]
+GroupIdPath = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The group's id")]
 
 
 @router.post(
@@ -108,7 +109,7 @@ async def add_member(
 )
 async def remove_member(
     group_id: GroupIdPath,
-    user_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="The member's user id")],
+    user_id: Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The member's user id")],
     user: CurrentUser,
     session: SessionDep,
     runtime: RuntimeDep,

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from chat_server.chats.models import Chat
+from chat_server.db import BIGINT_MAX
 from chat_server.events import MessagesRead
 
 
@@ -33,7 +34,7 @@ async def complete_reads(session: AsyncSession, *, chat_id: int) -> list[Message
 
     Call with the chat row locked (lock_chat) and before commit.
     """
-    params = {**_NO_READS, "chat_id": chat_id, "low": 0, "high": _ALL_SEQS}
+    params = {**_NO_READS, "chat_id": chat_id, "low": 0, "high": BIGINT_MAX}
     rows = (await session.execute(_MOVE_WATERMARKS, params)).all()
     return _by_sender(
         chat_id, ((row.sender_id, row.seq, row.id) for row in rows if row.kind == "read")
@@ -124,7 +125,6 @@ _MOVE_WATERMARKS = (
     )
 )
 _NO_READS: dict[str, list[int]] = {"user_ids": [], "seqs": []}
-_ALL_SEQS = 2**63 - 1
 
 
 @dataclass(frozen=True)

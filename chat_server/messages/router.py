@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response, status
 
 from chat_server.chats.router import ChatIdPath
+from chat_server.db import BIGINT_MAX
 from chat_server.deps import CurrentUser, RuntimeDep, SessionDep
 from chat_server.errors import ValidationFailed
 from chat_server.http_errors import error_responses
@@ -82,10 +83,13 @@ async def history(
     session: SessionDep,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    after_seq: Annotated[int | None, Query(ge=0, description="Only messages after it")] = None,
+    offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
+    after_seq: Annotated[
+        int | None, Query(ge=0, le=BIGINT_MAX, description="Only messages after it")
+    ] = None,
     before_seq: Annotated[
-        int | None, Query(ge=1, description="The page just before it (still ascending)")
+        int | None,
+        Query(ge=1, le=BIGINT_MAX, description="The page just before it (still ascending)"),
     ] = None,
 ) -> list[MessageOut]:
     """Messages ascending by send time. Page with `limit`/`offset`, or by keyset with

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
+from chat_server.db import BIGINT_MAX
 from chat_server.messages.models import MAX_TEXT_LENGTH
 from chat_server.text_rules import StorableStr
 
@@ -19,8 +20,8 @@ def _not_blank(value: str) -> str:
 MessageText = Annotated[
     StorableStr, Field(min_length=1, max_length=MAX_TEXT_LENGTH), AfterValidator(_not_blank)
 ]
-ChatId = Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
-Seq = Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]
+ChatId = Annotated[StrictInt, Field(ge=1, le=BIGINT_MAX)]
+Seq = Annotated[StrictInt, Field(ge=0, le=BIGINT_MAX)]
 
 
 class MessageOut(BaseModel):
