@@ -45,14 +45,20 @@ def test_serve_help_names_host_and_port():
     assert "--port" in result.stdout
 
 
-def test_migrate_without_database_url_uses_the_embedded_postgres(tmp_path: Path):
-    # Run in an empty folder, so no developer's .env can name a database.
-    env = {
+def _bare_env(folder: Path, **settings: str) -> dict[str, str]:
+    """Only what a command needs to start, run in `folder`: no developer's .env or
+    environment can name a database or a secret."""
+    return {
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": str(PROJECT_ROOT),
-        "DATA_DIR": str(tmp_path / "data"),
-        "HOME": str(tmp_path),
+        "DATA_DIR": str(folder / "data"),
+        "HOME": str(folder),
+        **settings,
     }
+
+
+def test_migrate_without_database_url_uses_the_embedded_postgres(tmp_path: Path):
+    env = _bare_env(tmp_path)
     first = _run("migrate", env=env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert (tmp_path / "data" / "pg" / "PG_VERSION").exists()
@@ -68,13 +74,7 @@ def test_live_server_answers_docs_and_ready(live_server):
 
 
 def test_a_bad_setting_stops_every_command_with_a_plain_message(tmp_path: Path):
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "PYTHONPATH": str(PROJECT_ROOT),
-        "DATA_DIR": str(tmp_path / "data"),
-        "HOME": str(tmp_path),
-        "JWT_SECRET": "changeme",
-    }
+    env = _bare_env(tmp_path, JWT_SECRET="changeme")
     for command in COMMANDS:
         result = _run(command, env=env, cwd=tmp_path)
         assert result.returncode == 1
