@@ -4,6 +4,7 @@ One browser per test module (starting Chromium is the slow part); every user get
 fresh browser context, so two users never share storage or a socket.
 """
 
+import asyncio
 import os
 import re
 import uuid
@@ -19,6 +20,8 @@ from playwright.async_api import (
     ConsoleMessage,
     Dialog,
     Page,
+    Route,
+    WebSocketRoute,
     async_playwright,
     expect,
 )
@@ -130,6 +133,97 @@ def shot(request: pytest.FixtureRequest) -> Screenshots:
     return Screenshots(ARTIFACTS / request.node.name)
 
 
+class SocketGate:
+    """Routes a page's Socket.IO WebSocket through the test, which keeps back the frames
+    from the server that `holds` picks until release(): a test makes an event arrive
+    late, as a slow network would, without sleeping."""
+
+    def __init__(self, holds: Callable[[str], bool]) -> None:
+        self.holds = holds
+        self.held: list[tuple[WebSocketRoute, str]] = []
+        self.released = False
+        self._first_held = asyncio.Event()
+
+    async def install(self, page: Page) -> None:
+        """Before the page opens its socket: only sockets opened later are routed."""
+        await page.route_web_socket(lambda url: "/socket.io/" in url, self._route)
+
+    def _route(self, page_side: WebSocketRoute) -> None:
+        server_side = page_side.connect_to_server()
+
+        def from_server(frame: str | bytes) -> None:
+            if not self.released and isinstance(frame, str) and self.holds(frame):
+                self.held.append((page_side, frame))
+                self._first_held.set()
+            else:
+                page_side.send(frame)
+
+        server_side.on_message(from_server)  # the page's own frames pass unchanged
+
+    async def wait_until_held(self) -> None:
+        await asyncio.wait_for(self._first_held.wait(), timeout=10)
+
+    def release(self) -> None:
+        """Deliver the held frames in their order; from now on nothing is held."""
+        self.released = True
+        for page_side, frame in self.held:
+            page_side.send(frame)
+        self.held.clear()
+
+
+class HeldAnswers:
+    """A route handler: each matching request is answered by the server at once, but the
+    answer reaches the page only after release(), as over a slow network."""
+
+    def __init__(self) -> None:
+        self._answered = asyncio.Event()
+        self._released = asyncio.Event()
+
+    async def __call__(self, route: Route) -> None:
+        response = await route.fetch()
+        self._answered.set()
+        await self._released.wait()
+        await route.fulfill(response=response)
+
+    async def wait_until_answered(self) -> None:
+        await asyncio.wait_for(self._answered.wait(), timeout=10)
+
+    def release(self) -> None:
+        self._released.set()
+
+
+def socket_event(name: str, containing: str = "") -> Callable[[str], bool]:
+    """Picks the server's Socket.IO frames of event `name` (with `containing` in them)."""
+    prefix = f'42["{name}"'
+    return lambda frame: frame.startswith(prefix) and containing in frame
+
+
+def watch(person: Person, page: Page) -> None:
+    """Collect the page's console errors and dialogs for the checks after the test."""
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            person.console_errors.append(f"{message.text} at {message.location.get('url')}")
+
+    async def on_dialog(dialog: Dialog) -> None:
+        person.dialogs.append(dialog.message)
+        await dialog.dismiss()
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: person.console_errors.append(str(error)))
+    page.on("dialog", on_dialog)
+
+
+async def open_tab(person: Person) -> Page:
+    """A second tab of the same person: same context, so the same saved login and outbox."""
+    page = await person.context.new_page()
+    watch(person, page)
+    await page.goto("/")
+    await expect(page.locator("#me-name")).to_have_text(person.user.name)
+    await expect(page.locator("#connection-state")).to_have_text("online")
+    return page
+
+
 OpenAs = Callable[..., Awaitable[Person]]
 
 
@@ -137,34 +231,35 @@ OpenAs = Callable[..., Awaitable[Person]]
 async def open_as(
     browser: Browser, live_server: LiveServer, api: httpx.AsyncClient
 ) -> AsyncIterator[OpenAs]:
-    """`await open_as("Alice")`: register a user, open the page in a new context, log in."""
+    """`await open_as("Alice")`: register a user, open the page in a new context, log in.
+
+    `user=` logs in as a user registered earlier (a scene arranged before the page opens);
+    `gate=` routes the page's socket through a SocketGate.
+    """
     people: list[Person] = []
 
-    async def open_page(name: str, *, viewport: dict[str, int] = DESKTOP) -> Person:
-        user = await register_user(api, name)
+    async def open_page(
+        name: str,
+        *,
+        viewport: dict[str, int] = DESKTOP,
+        user: TestUser | None = None,
+        gate: SocketGate | None = None,
+    ) -> Person:
+        user = user or await register_user(api, name)
         context = await browser.new_context(base_url=live_server.base_url, viewport=viewport)
         page = await context.new_page()
         person = Person(user=user, context=context, page=page)
-
-        def on_console(message: ConsoleMessage) -> None:
-            if message.type == "error":
-                person.console_errors.append(f"{message.text} at {message.location.get('url')}")
-
-        async def on_dialog(dialog: Dialog) -> None:
-            person.dialogs.append(dialog.message)
-            await dialog.dismiss()
-
-        page.on("console", on_console)
-        page.on("pageerror", lambda error: person.console_errors.append(str(error)))
-        page.on("dialog", on_dialog)
+        watch(person, page)
         people.append(person)
+        if gate:
+            await gate.install(page)
 
         await page.goto("/")
         form = page.locator("#login-form")
         await form.get_by_label("Email").fill(user.email)
         await form.get_by_label("Password").fill(PASSWORD)
         await form.get_by_role("button", name="Log in").click()
-        await expect(page.locator("#me-name")).to_have_text(name)
+        await expect(page.locator("#me-name")).to_have_text(user.name)
         await expect(page.locator("#connection-state")).to_have_text("online")
         return person
 
