@@ -46,6 +46,8 @@ export function connect({ onConnect, onUnauthorized, handlers }) {
   });
   socket.on("disconnect", () => {
     store.connected = false;
+    // Not in onConnect: the server's presence snapshot arrives before `connect` fires.
+    store.forgetPresence();
     store.emit("connection");
   });
   const current = socket;

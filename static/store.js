@@ -292,6 +292,17 @@ class Store extends EventTarget {
     this.emit("presence", userId);
   }
 
+  /**
+   * The connection dropped: whoever went offline meanwhile will not be announced to this
+   * page, so forget what it knew. The next connect brings a snapshot of who is online.
+   */
+  forgetPresence() {
+    const mine = this.me && this.presence.get(this.me.id);
+    this.presence.clear();
+    if (mine) this.presence.set(this.me.id, mine);
+    this.emit("presence");
+  }
+
   setTyping(chatId, userId, active) {
     let typers = this.typing.get(chatId);
     if (!typers) {
