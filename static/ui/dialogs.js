@@ -17,7 +17,9 @@ function openDialog(title, ...body) {
         "header",
         { class: "dialog-header" },
         el("h2", {}, title),
-        el("button", { type: "submit", class: "ghost", "aria-label": "Close" }, "✕"),
+        // Closes through the method=dialog form; formnovalidate, so an empty required
+        // field (the new group's name) cannot keep the dialog open.
+        el("button", { type: "submit", formnovalidate: true, class: "ghost", "aria-label": "Close" }, "✕"),
       ),
       ...body,
     ),

@@ -84,3 +84,14 @@ async def test_a_contact_who_left_while_my_connection_was_down_is_not_shown_onli
     await expect(laptop.page.locator("#chat-status")).not_to_have_text("online")
     avatar = chat_item(laptop.page, "Alice").locator(".avatar")
     await expect(avatar.locator(".dot.online")).to_have_count(0)
+
+
+async def test_the_new_group_dialog_closes_with_its_close_button_while_the_name_is_empty(
+    open_as: OpenAs,
+) -> None:
+    alice = await open_as("Alice")
+    await alice.page.get_by_role("button", name="New group").click()
+    dialog = alice.page.locator("#dialog")
+    await expect(dialog.get_by_label("Group name")).to_have_value("")
+    await dialog.get_by_role("button", name="Close").click()
+    await expect(dialog).to_be_hidden()
