@@ -123,9 +123,11 @@ const serverEvents = {
       return;
     }
     store.setTyping(message.chat_id, message.sender_id, false);
+    // A fetched chat list may already have counted it (it can overtake the event).
+    const counted = message.seq <= (chat.counted_seq ?? 0);
     const fresh = store.addMessages(message.chat_id, [message]);
     const fromOther = message.sender_id !== store.me.id;
-    if (fresh.length > 0 && fromOther && message.seq > (chat.last_read_seq ?? 0)) {
+    if (fresh.length > 0 && !counted && fromOther && message.seq > (chat.last_read_seq ?? 0)) {
       chat.unread_count = (chat.unread_count ?? 0) + 1;
       store.emit("chats");
       markVisibleRead(); // an open, focused chat reads it right away

@@ -30,21 +30,33 @@ class ChatLog {
 }
 
 /**
- * A fetched chat row, unless this page already saw a newer message or read in that chat
- * (its event overtook the list): then the page's own counters stay.
+ * A fetched chat row with what this page saw after the server wrote it laid over it: live
+ * messages beyond the row's last_seq and a read watermark that moved on. The row's count
+ * stays the base, as it includes what this page missed while offline.
  */
-function keepNewerCounters(fetched, local) {
+function keepNewerCounters(fetched, local, log, myId) {
   const fetchedSeq = fetched.last_message?.seq ?? 0;
   const localSeq = local.last_message?.seq ?? 0;
-  const localRead = local.last_read_seq ?? 0;
-  if (localSeq <= fetchedSeq && localRead <= fetched.last_read_seq) return fetched;
+  const watermark = Math.max(fetched.last_read_seq, local.last_read_seq ?? 0);
+  const floor = Math.max(fetched.last_seq, watermark);
+  let liveUnread = 0;
+  for (const message of log?.confirmed.values() ?? []) {
+    if (message.seq > floor && message.sender_id !== myId) liveUnread += 1;
+  }
+  // Read past everything the row counted: only the live ones beyond the watermark are left.
+  const counted = watermark >= fetched.last_seq ? 0 : fetched.unread_count;
   return {
     ...fetched,
     last_message: localSeq > fetchedSeq ? local.last_message : fetched.last_message,
     last_seq: Math.max(fetched.last_seq, local.last_seq ?? 0),
-    last_read_seq: Math.max(fetched.last_read_seq, localRead),
-    unread_count: local.unread_count ?? fetched.unread_count,
+    last_read_seq: watermark,
+    unread_count: counted + liveUnread,
   };
+}
+
+/** A chat row as stored: `counted_seq` is how far its unread_count already counted. */
+function listed(chat, countedSeq) {
+  return { ...chat, counted_seq: countedSeq };
 }
 
 class Store extends EventTarget {
@@ -118,7 +130,9 @@ class Store extends EventTarget {
     this.membershipJournal = null;
     for (const [id, chat] of fetched) {
       const local = this.chats.get(id);
-      if (local && local !== chat) fetched.set(id, keepNewerCounters(chat, local));
+      if (local === chat) continue; // kept from the journal
+      const row = local ? keepNewerCounters(chat, local, this.logs.get(id), this.me?.id) : chat;
+      fetched.set(id, listed(row, chat.last_seq));
     }
     this.chats = fetched;
     for (const chat of fetched.values()) this.rememberChatUsers(chat);
@@ -128,7 +142,9 @@ class Store extends EventTarget {
   upsertChat(chat) {
     const known = this.chats.get(chat.id);
     if (!known) this.membershipJournal?.push({ chatId: chat.id, joined: true });
-    this.chats.set(chat.id, { unread_count: 0, last_message: null, ...known, ...chat });
+    // A chat just joined has nothing unread: a new member starts at its last_seq.
+    const counted = known?.counted_seq ?? chat.last_seq ?? 0;
+    this.chats.set(chat.id, listed({ unread_count: 0, last_message: null, ...known, ...chat }, counted));
     this.rememberChatUsers(chat);
     this.emit("chats");
   }

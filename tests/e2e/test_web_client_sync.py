@@ -11,9 +11,12 @@ import httpx
 from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import (
+    HeldAnswers,
     OpenAs,
     Person,
+    SocketGate,
     register_user,
+    socket_event,
 )
 from tests.e2e.test_web_client import (
     chat_item,
@@ -95,3 +98,55 @@ async def test_the_new_group_dialog_closes_with_its_close_button_while_the_name_
     await expect(dialog.get_by_label("Group name")).to_have_value("")
     await dialog.get_by_role("button", name="Close").click()
     await expect(dialog).to_be_hidden()
+
+
+async def test_unread_count_after_a_reconnect_keeps_the_missed_messages_and_adds_a_live_one(
+    open_as: OpenAs, api: httpx.AsyncClient
+) -> None:
+    alice_user = await register_user(api, "Alice")
+    bob_user = await register_user(api, "Bob")
+    group = await create_group_of(api, alice_user, "Busy", [bob_user.id])
+    bob = await open_as("Bob", user=bob_user)
+    item = chat_item(bob.page, "Busy")
+    await expect(item).to_be_visible()
+
+    await go_offline(bob)
+    await post_messages(api, alice_user, group["chat_id"], "Missed 1", "Missed 2", "Missed 3")
+    # The chat list fetched after the reconnect counts those three; it reaches the page
+    # only after a fourth message has arrived live.
+    chats = HeldAnswers()
+    await bob.page.route("**/chats", chats)
+    await go_online(bob)
+    await chats.wait_until_answered()
+    await post_messages(api, alice_user, group["chat_id"], "Live one")
+    await expect(item).to_contain_text("Live one")
+
+    chats.release()
+    await expect(bob.page.locator("#chat-list")).to_have_attribute("aria-busy", "false")
+    await expect(item.locator(".badge")).to_have_text("4")
+
+
+async def test_a_live_message_the_chat_list_already_counted_is_not_counted_again(
+    open_as: OpenAs, api: httpx.AsyncClient
+) -> None:
+    alice_user = await register_user(api, "Alice")
+    bob_user = await register_user(api, "Bob")
+    chat_id = await start_private_chat(api, alice_user, bob_user)
+    # Bob's page hears of the first message only after a chat list that counted it.
+    gate = SocketGate(holds=socket_event("message", "Counted by the list"))
+    bob = await open_as("Bob", user=bob_user, gate=gate)
+    item = chat_item(bob.page, "Alice")
+    await expect(item).to_be_visible()
+
+    await post_messages(api, alice_user, chat_id, "Counted by the list")
+    await gate.wait_until_held()
+    async with bob.page.expect_response(lambda response: response.url.endswith("/chats")):
+        await create_group_of(api, alice_user, "Another group", [bob_user.id])  # a list fetch
+    await expect(item).to_contain_text("Counted by the list")
+    await expect(item.locator(".badge")).to_have_text("1")
+
+    gate.release()
+    # Socket frames keep their order: once this one shows, the held one was handled.
+    await post_messages(api, alice_user, chat_id, "Counted live")
+    await expect(item).to_contain_text("Counted live")
+    await expect(item.locator(".badge")).to_have_text("2")
