@@ -188,10 +188,13 @@ class Store extends EventTarget {
   // ---- members and read watermarks ----
 
   setMembers(chatId, members, { quiet = false } = {}) {
+    const known = this.members.get(chatId);
     const map = new Map();
     for (const member of members) {
       const id = member.id ?? member.user_id;
-      map.set(id, { ...member, id, last_read_seq: member.last_read_seq ?? 0 });
+      // A read_receipt may be newer than this list: watermarks only move forward.
+      const lastRead = Math.max(member.last_read_seq ?? 0, known?.get(id)?.last_read_seq ?? 0);
+      map.set(id, { ...member, id, last_read_seq: lastRead });
     }
     this.members.set(chatId, map);
     this.rememberUsers(members.map((member) => ({ ...member, id: member.id ?? member.user_id })));
@@ -211,14 +214,16 @@ class Store extends EventTarget {
   applyOwnRead(chatId, seq) {
     const chat = this.chats.get(chatId);
     if (!chat) return;
-    chat.last_read_seq = Math.max(chat.last_read_seq ?? 0, seq);
+    // Count from the watermark as it now stands: `seq` may come from an older answer.
+    const watermark = Math.max(chat.last_read_seq ?? 0, seq);
+    chat.last_read_seq = watermark;
     const log = this.logs.get(chatId);
-    if (seq >= (chat.last_seq ?? 0)) {
+    if (watermark >= (chat.last_seq ?? 0)) {
       chat.unread_count = 0;
-    } else if (log?.loaded && log.oldestSeq !== null && log.oldestSeq <= seq + 1) {
+    } else if (log?.loaded && log.oldestSeq !== null && log.oldestSeq <= watermark + 1) {
       // Everything after the watermark is loaded, so the count is exact.
       chat.unread_count = [...log.confirmed.values()].filter(
-        (m) => m.seq > seq && m.sender_id !== this.me.id,
+        (m) => m.seq > watermark && m.sender_id !== this.me.id,
       ).length;
     }
     this.emit("chats");

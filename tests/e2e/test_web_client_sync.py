@@ -8,7 +8,7 @@ connection is dropped with window.chatClient.dropConnection(); never with sleeps
 import re
 
 import httpx
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 from tests.e2e.conftest import (
     HeldAnswers,
@@ -19,8 +19,11 @@ from tests.e2e.conftest import (
     socket_event,
 )
 from tests.e2e.test_web_client import (
+    bubble,
     chat_item,
+    expect_ticks,
     open_chat,
+    send,
     start_private_chat,
 )
 from tests.helpers import TestUser
@@ -150,3 +153,72 @@ async def test_a_live_message_the_chat_list_already_counted_is_not_counted_again
     await post_messages(api, alice_user, chat_id, "Counted live")
     await expect(item).to_contain_text("Counted live")
     await expect(item.locator(".badge")).to_have_text("2")
+
+
+async def test_a_stale_member_list_does_not_bring_back_the_badge_of_the_chat_being_read(
+    open_as: OpenAs, api: httpx.AsyncClient
+) -> None:
+    alice_user = await register_user(api, "Alice")
+    bob_user = await register_user(api, "Bob")
+    chat_id = await start_private_chat(api, alice_user, bob_user)
+    await post_messages(api, alice_user, chat_id, "One", "Two", "Three")
+    bob = await open_as("Bob", user=bob_user)
+    item = chat_item(bob.page, "Alice")
+    await expect(item.locator(".badge")).to_have_text("3")
+
+    # Opening the chat fetches its members (answered now: Bob has read nothing yet) and
+    # its history; Bob reads the history before the members reach his page.
+    members = HeldAnswers()
+    await bob.page.route(f"**/chats/{chat_id}", members)
+
+    async def history_after_members(route: Route) -> None:
+        await members.wait_until_answered()
+        await route.continue_()
+
+    await bob.page.route(f"**/history/{chat_id}**", history_after_members)
+    await item.click()
+    await expect(bubble(bob.page, "Three")).to_be_visible()
+    await expect(item.locator(".badge")).to_have_count(0)
+
+    members.release()
+    # Opening a chat ends by focusing the composer, once its members are in.
+    await expect(bob.page.get_by_label("Message", exact=True)).to_be_focused()
+    await expect(item.locator(".badge")).to_have_count(0)
+
+
+async def test_a_stale_member_list_does_not_take_back_a_read_receipt(
+    open_as: OpenAs, api: httpx.AsyncClient
+) -> None:
+    bob_user = await register_user(api, "Bob")
+    carol_user = await register_user(api, "Carol")
+    alice = await open_as("Alice")
+    group = await create_group_of(api, alice.user, "Readers", [bob_user.id])
+    await open_chat(alice, "Readers")
+    await send(alice, "Read me")
+    mine = bubble(alice.page, "Read me")
+    await expect_ticks(mine, "sent")
+    await mine.click()
+    await expect(mine.locator(".readers")).to_have_text("Not read by anyone yet")
+
+    # Adding Carol makes Alice's page fetch the members: answered before Bob reads,
+    # delivered after his read receipt.
+    members = HeldAnswers()
+    await alice.page.route(f"**/chats/{group['chat_id']}", members)
+    response = await api.post(
+        f"/groups/{group['id']}/members",
+        json={"user_id": carol_user.id},
+        headers=alice.user.headers,
+    )
+    assert response.status_code == 201, response.text
+    await members.wait_until_answered()
+    response = await api.post(
+        f"/chats/{group['chat_id']}/read", json={"seq": 1}, headers=bob_user.headers
+    )
+    assert response.status_code == 200, response.text
+    await expect(mine.locator(".readers")).to_have_text("Read by Bob")
+
+    members.release()
+    # Carol joined after the message, so she counts as having read it.
+    await expect(mine.locator(".readers")).to_have_text(
+        re.compile(r"Read by (Bob, Carol|Carol, Bob)")
+    )
