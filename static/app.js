@@ -2,7 +2,7 @@
 
 import { api, getToken, setToken, setUnauthorizedHandler } from "./api.js";
 import { clearOutbox, pump, restoreOutbox } from "./outbox.js";
-import { connect, disconnect, request } from "./socket.js";
+import { AckError, connect, disconnect, request } from "./socket.js";
 import { store } from "./store.js";
 import { initAuth, showAuth } from "./ui/auth.js";
 import { initChatList } from "./ui/chatlist.js";
@@ -11,6 +11,7 @@ import { $ } from "./ui/dom.js";
 import { closeDialog, groupDialog, newChatDialog, newGroupDialog } from "./ui/dialogs.js";
 
 const SYNC_LIMIT = 100;
+const NOT_A_MEMBER = "You are no longer a member of that chat.";
 
 async function startSession() {
   const me = await api.me();
@@ -66,9 +67,7 @@ function refreshChats() {
       chatsInFlight = null;
       list.setAttribute("aria-busy", "false");
     }
-    if (store.activeChatId && !store.chats.has(store.activeChatId)) {
-      closeChat("You are no longer a member of that chat.");
-    }
+    if (store.activeChatId && !store.chats.has(store.activeChatId)) closeChat(NOT_A_MEMBER);
     loadMissingNames();
   })();
   return chatsInFlight;
@@ -89,17 +88,36 @@ async function syncChat(chatId) {
   for (;;) {
     const log = store.logs.get(chatId);
     if (!log?.loaded) return;
-    const ack = await request("sync", { chat_id: chatId, after_seq: log.newestSeq, limit: SYNC_LIMIT });
-    store.addMessages(chatId, ack.messages ?? []);
-    if ((ack.messages ?? []).length < SYNC_LIMIT) return;
+    let page;
+    try {
+      page = (await request("sync", { chat_id: chatId, after_seq: log.newestSeq, limit: SYNC_LIMIT })).messages ?? [];
+    } catch (error) {
+      // Removed from the group (or it was deleted) while this page was offline.
+      if (error instanceof AckError && error.code === "not_found") leaveChat(chatId);
+      else throw error;
+      return;
+    }
+    store.addMessages(chatId, page);
+    if (page.length < SYNC_LIMIT) return;
   }
+}
+
+/** The chat is no longer mine: drop it, and close it if it is on screen. */
+function leaveChat(chatId) {
+  const wasOpen = store.activeChatId === chatId;
+  store.removeChat(chatId);
+  if (wasOpen) closeChat(NOT_A_MEMBER);
 }
 
 /** Runs after every connect: send what waits, catch up, refresh counters and watermarks. */
 async function onConnect() {
   pump();
   try {
-    await Promise.all([...store.logs.keys()].map(syncChat));
+    // Settled, not all: one chat that fails to catch up must not stop the rest of this.
+    const syncs = await Promise.allSettled([...store.logs.keys()].map(syncChat));
+    for (const failed of syncs.filter((result) => result.status === "rejected")) {
+      console.warn("catch-up of a chat failed:", failed.reason?.message);
+    }
     await refreshChats();
     if (store.activeChatId) await loadMembers(store.activeChatId);
     markVisibleRead();
@@ -147,11 +165,7 @@ const serverEvents = {
     // A group was renamed: keep the list's counters, take the new name.
     if (store.chats.has(chat?.id)) store.upsertChat({ id: chat.id, name: chat.name });
   },
-  chat_left({ chat_id: chatId }) {
-    const wasOpen = store.activeChatId === chatId;
-    store.removeChat(chatId);
-    if (wasOpen) closeChat("You are no longer a member of that chat.");
-  },
+  chat_left: ({ chat_id: chatId }) => leaveChat(chatId),
   member_added: (payload) => memberChange(payload),
   member_removed: (payload) => memberChange(payload),
 };

@@ -135,8 +135,16 @@ class Store extends EventTarget {
       fetched.set(id, listed(row, chat.last_seq));
     }
     this.chats = fetched;
+    this.forgetChatsOtherThan(fetched);
     for (const chat of fetched.values()) this.rememberChatUsers(chat);
     this.emit("chats");
+  }
+
+  /** Messages and members of chats that left the list would be stale if the chat came back. */
+  forgetChatsOtherThan(chats) {
+    for (const cache of [this.logs, this.members]) {
+      for (const chatId of [...cache.keys()]) if (!chats.has(chatId)) cache.delete(chatId);
+    }
   }
 
   upsertChat(chat) {

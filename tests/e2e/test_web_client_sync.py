@@ -222,3 +222,29 @@ async def test_a_stale_member_list_does_not_take_back_a_read_receipt(
     await expect(mine.locator(".readers")).to_have_text(
         re.compile(r"Read by (Bob, Carol|Carol, Bob)")
     )
+
+
+async def test_a_group_left_while_offline_is_closed_on_reconnect_and_the_rest_catches_up(
+    open_as: OpenAs, api: httpx.AsyncClient
+) -> None:
+    alice_user = await register_user(api, "Alice")
+    bob_user = await register_user(api, "Bob")
+    group = await create_group_of(api, alice_user, "Gone", [bob_user.id])
+    chat_id = await start_private_chat(api, alice_user, bob_user)
+    bob = await open_as("Bob", user=bob_user)
+    await open_chat(bob, "Gone")
+
+    await go_offline(bob)
+    response = await api.delete(
+        f"/groups/{group['id']}/members/{bob_user.id}", headers=alice_user.headers
+    )
+    assert response.status_code == 204, response.text
+    await post_messages(api, alice_user, chat_id, "Sent while you were away")
+
+    # Catching up on "Gone" is refused (not a member); the rest of the catch-up goes on.
+    await go_online(bob)
+    await expect(bob.page.locator("#no-chat")).to_have_text(
+        "You are no longer a member of that chat."
+    )
+    await expect(chat_item(bob.page, "Gone")).to_have_count(0)
+    await expect(chat_item(bob.page, "Alice")).to_contain_text("Sent while you were away")
