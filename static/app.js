@@ -85,20 +85,25 @@ function loadMissingNames() {
 
 /** Fetch what arrived in a chat while this page was not listening. */
 async function syncChat(chatId) {
+  const log = store.logs.get(chatId);
+  if (!log?.loaded) return;
+  // From the end of the gapless part: a message acked or received since the drop may
+  // already sit beyond the gap.
+  let afterSeq = log.contiguousSeq;
   for (;;) {
-    const log = store.logs.get(chatId);
-    if (!log?.loaded) return;
     let page;
     try {
-      page = (await request("sync", { chat_id: chatId, after_seq: log.newestSeq, limit: SYNC_LIMIT })).messages ?? [];
+      page = (await request("sync", { chat_id: chatId, after_seq: afterSeq, limit: SYNC_LIMIT })).messages ?? [];
     } catch (error) {
       // Removed from the group (or it was deleted) while this page was offline.
       if (error instanceof AckError && error.code === "not_found") leaveChat(chatId);
       else throw error;
       return;
     }
+    if (store.logs.get(chatId) !== log) return; // left meanwhile
     store.addMessages(chatId, page);
     if (page.length < SYNC_LIMIT) return;
+    afterSeq = page[page.length - 1].seq;
   }
 }
 

@@ -21,6 +21,18 @@ class ChatLog {
     return newest;
   }
 
+  /**
+   * The highest seq up to which the messages run without a gap from the oldest one (0 when
+   * there are none). A live message or an ack can land beyond a gap, so the catch-up after
+   * a reconnect starts here rather than from newestSeq.
+   */
+  get contiguousSeq() {
+    let seq = this.oldestSeq;
+    if (seq === null) return 0;
+    while (this.confirmed.has(seq + 1)) seq += 1;
+    return seq;
+  }
+
   /** Confirmed messages by seq, then pending ones in the order they were written. */
   ordered() {
     const confirmed = [...this.confirmed.values()].sort((a, b) => a.seq - b.seq);

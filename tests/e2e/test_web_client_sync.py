@@ -248,3 +248,36 @@ async def test_a_group_left_while_offline_is_closed_on_reconnect_and_the_rest_ca
     )
     await expect(chat_item(bob.page, "Gone")).to_have_count(0)
     await expect(chat_item(bob.page, "Alice")).to_contain_text("Sent while you were away")
+
+
+def is_sync_answer(frame: str) -> bool:
+    """A Socket.IO ack ("43<id>[…]") carrying a page of messages: the answer to `sync`."""
+    return frame.startswith("43") and '"messages":' in frame
+
+
+async def test_catching_up_on_many_missed_messages_leaves_no_gap_when_a_live_one_comes_first(
+    open_as: OpenAs, api: httpx.AsyncClient
+) -> None:
+    alice_user = await register_user(api, "Alice")
+    bob_user = await register_user(api, "Bob")
+    chat_id = await start_private_chat(api, alice_user, bob_user)
+    gate = SocketGate(holds=is_sync_answer)
+    bob = await open_as("Bob", user=bob_user, gate=gate)
+    await open_chat(bob, "Alice")
+    await expect(bob.page.locator("#messages .empty-hint")).to_be_visible()
+
+    await go_offline(bob)
+    missed = [f"Missed number {number}" for number in range(1, 151)]  # more than one page
+    await post_messages(api, alice_user, chat_id, *missed)
+    await go_online(bob)
+    # The first page of the catch-up is late; a new message arrives live before it.
+    await gate.wait_until_held()
+    await post_messages(api, alice_user, chat_id, "Live while catching up")
+    await expect(bubble(bob.page, "Live while catching up")).to_be_visible()
+
+    gate.release()
+    await expect(bob.page.locator("#messages .msg")).to_have_count(151)
+    seqs = await bob.page.locator("#messages .msg").evaluate_all(
+        "nodes => nodes.map(node => Number(node.dataset.seq))"
+    )
+    assert seqs == list(range(1, 152))
