@@ -15,16 +15,29 @@ let sending = false;
 let retryTimer = null;
 let localOrder = 0;
 
+// One key per user, shared by all of that user's tabs.
 const storageKey = () => `chat.outbox.${store.me.id}`;
 
-function save() {
-  const items = queue.map(({ chat_id, text, client_msg_id, created_at }) => ({
-    chat_id,
-    text,
-    client_msg_id,
-    created_at,
-  }));
-  localStorage.setItem(storageKey(), JSON.stringify(items));
+function loadSaved() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(storageKey()) ?? "[]");
+    return Array.isArray(saved) ? saved : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Write this tab's queue into the saved outbox, merged by client_msg_id with what other
+ * tabs saved there; an entry goes only through `finished` (its ack or a final refusal).
+ */
+function save(finished = []) {
+  const merged = new Map(loadSaved().map((item) => [item.client_msg_id, item]));
+  for (const { chat_id, text, client_msg_id, created_at } of queue) {
+    merged.set(client_msg_id, { chat_id, text, client_msg_id, created_at });
+  }
+  for (const clientMsgId of finished) merged.delete(clientMsgId);
+  localStorage.setItem(storageKey(), JSON.stringify([...merged.values()]));
 }
 
 function track(item) {
@@ -43,14 +56,12 @@ export function queueMessage(chatId, text) {
 /** After login or a reload: bring back what was not acknowledged last time. */
 export function restoreOutbox() {
   queue = [];
-  let saved = [];
-  try {
-    saved = JSON.parse(localStorage.getItem(storageKey()) ?? "[]");
-  } catch {
-    saved = [];
+  const gone = []; // for chats that are no longer mine: they can never be sent
+  for (const item of loadSaved()) {
+    if (store.chats.has(item.chat_id)) track(item);
+    else gone.push(item.client_msg_id);
   }
-  for (const item of saved) if (store.chats.has(item.chat_id)) track(item);
-  save();
+  save(gone);
 }
 
 /** Send the queue in order; called on every (re)connect and after each new message. */
@@ -78,7 +89,7 @@ export async function pump() {
         store.failPending(message.chat_id, message.client_msg_id, error.message);
       }
       queue.shift();
-      save();
+      save([message.client_msg_id]);
     }
   } finally {
     sending = false;

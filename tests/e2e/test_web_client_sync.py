@@ -15,6 +15,7 @@ from tests.e2e.conftest import (
     OpenAs,
     Person,
     SocketGate,
+    open_tab,
     register_user,
     socket_event,
 )
@@ -281,3 +282,32 @@ async def test_catching_up_on_many_missed_messages_leaves_no_gap_when_a_live_one
         "nodes => nodes.map(node => Number(node.dataset.seq))"
     )
     assert seqs == list(range(1, 152))
+
+
+async def test_two_tabs_of_one_user_keep_each_others_unsent_messages(
+    open_as: OpenAs, api: httpx.AsyncClient
+) -> None:
+    alice = await open_as("Alice")
+    bob_user = await register_user(api, "Bob")
+    await start_private_chat(api, alice.user, bob_user)
+    bob = await open_as("Bob", user=bob_user)
+    first_tab, second_tab = bob.page, await open_tab(bob)
+    for tab in (first_tab, second_tab):
+        await chat_item(tab, "Alice").click()
+        await expect(tab.locator("#chat-title")).to_have_text("Alice")
+
+    # Both tabs write while offline, into the outbox the tabs share; then the first closes.
+    await go_offline(bob, first_tab, second_tab)
+    for tab, text in ((first_tab, "From the first tab"), (second_tab, "From the second tab")):
+        box = tab.get_by_label("Message", exact=True)
+        await box.fill(text)
+        await box.press("Enter")
+        await expect_ticks(bubble(tab, text), "pending")
+    await first_tab.close()
+
+    await go_online(bob, second_tab)
+    await open_chat(alice, "Bob")
+    await expect(bubble(alice.page, "From the second tab")).to_be_visible()
+    # A tab opened now finds the first tab's message still saved, and sends it.
+    await open_tab(bob)
+    await expect(bubble(alice.page, "From the first tab")).to_be_visible()
