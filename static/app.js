@@ -168,7 +168,7 @@ const serverEvents = {
   },
   chat_updated(chat) {
     // A group was renamed: keep the list's counters, take the new name.
-    if (store.chats.has(chat?.id)) store.upsertChat({ id: chat.id, name: chat.name });
+    if (chat?.id !== undefined) store.renameChat(chat.id, chat.name);
   },
   chat_left: ({ chat_id: chatId }) => leaveChat(chatId),
   member_added: (payload) => memberChange(payload),

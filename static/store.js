@@ -85,9 +85,10 @@ class Store extends EventTarget {
     this.users = new Map(); // user id -> {id, name, email}
     this.presence = new Map(); // user id -> {online, last_seen}
     this.typing = new Map(); // chat id -> Map(user id -> timer)
+    this.readUpTo = new Map(); // chat id -> my messages up to this seq are read by everyone
     this.activeChatId = null;
     this.connected = false;
-    this.membershipJournal = null; // joins and leaves seen while a chat list is in flight
+    this.chatsJournal = null; // joins, leaves and renames seen while a chat list is in flight
   }
 
   on(name, handler) {
@@ -125,21 +126,22 @@ class Store extends EventTarget {
   // ---- chats ----
 
   /**
-   * A chat list is about to be fetched. Joins and leaves that arrive while it is in flight
-   * are newer than the list it returns, so they are noted and laid over it in setChats.
+   * A chat list is about to be fetched. Joins, leaves and renames that arrive while it is in
+   * flight are newer than the list it returns, so they are noted and laid over it in setChats.
    */
   beginChatsFetch() {
-    this.membershipJournal = [];
+    this.chatsJournal = [];
   }
 
   setChats(chats) {
     const fetched = new Map(chats.map((chat) => [chat.id, chat]));
-    for (const { chatId, joined } of this.membershipJournal ?? []) {
+    for (const { chatId, joined, name } of this.chatsJournal ?? []) {
       const local = this.chats.get(chatId);
-      if (!joined) fetched.delete(chatId);
-      else if (local && !fetched.has(chatId)) fetched.set(chatId, local);
+      if (joined === false) fetched.delete(chatId);
+      else if (joined && local && !fetched.has(chatId)) fetched.set(chatId, local);
+      else if (name !== undefined && fetched.has(chatId)) fetched.set(chatId, { ...fetched.get(chatId), name });
     }
-    this.membershipJournal = null;
+    this.chatsJournal = null;
     for (const [id, chat] of fetched) {
       const local = this.chats.get(id);
       if (local === chat) continue; // kept from the journal
@@ -154,14 +156,14 @@ class Store extends EventTarget {
 
   /** Messages and members of chats that left the list would be stale if the chat came back. */
   forgetChatsOtherThan(chats) {
-    for (const cache of [this.logs, this.members]) {
+    for (const cache of [this.logs, this.members, this.readUpTo]) {
       for (const chatId of [...cache.keys()]) if (!chats.has(chatId)) cache.delete(chatId);
     }
   }
 
   upsertChat(chat) {
     const known = this.chats.get(chat.id);
-    if (!known) this.membershipJournal?.push({ chatId: chat.id, joined: true });
+    if (!known) this.chatsJournal?.push({ chatId: chat.id, joined: true });
     // A chat just joined has nothing unread: a new member starts at its last_seq.
     const counted = known?.counted_seq ?? chat.last_seq ?? 0;
     this.chats.set(chat.id, listed({ unread_count: 0, last_message: null, ...known, ...chat }, counted));
@@ -169,11 +171,21 @@ class Store extends EventTarget {
     this.emit("chats");
   }
 
+  /** `chat_updated`: a group got a new name. */
+  renameChat(chatId, name) {
+    const chat = this.chats.get(chatId);
+    if (!chat) return;
+    this.chatsJournal?.push({ chatId, name });
+    chat.name = name;
+    this.emit("chats");
+  }
+
   removeChat(chatId) {
-    this.membershipJournal?.push({ chatId, joined: false });
+    this.chatsJournal?.push({ chatId, joined: false });
     this.chats.delete(chatId);
     this.logs.delete(chatId);
     this.members.delete(chatId);
+    this.readUpTo.delete(chatId);
     if (this.activeChatId === chatId) this.activeChatId = null;
     this.emit("chats");
     this.emit("active");
@@ -281,7 +293,8 @@ class Store extends EventTarget {
     for (const message of messages) {
       const known = log.confirmed.get(message.seq);
       if (!known) fresh.push(message);
-      log.confirmed.set(message.seq, { ...known, ...message, is_read: known?.is_read || message.is_read });
+      const isRead = known?.is_read || message.is_read || this.readByEveryone(message);
+      log.confirmed.set(message.seq, { ...known, ...message, is_read: isRead });
       if (message.sender_id === this.me?.id) log.pending.delete(message.client_msg_id);
     }
     const chat = this.chats.get(chatId);
@@ -314,6 +327,9 @@ class Store extends EventTarget {
 
   /** `messages_read`: my messages in that chat up to `up_to_seq` are read by everyone. */
   markRead({ chat_id: chatId, message_ids: ids = [], up_to_seq: upTo = 0 }) {
+    // Kept for messages not loaded yet: a history page in flight was read from the
+    // database before this event and still says unread.
+    this.readUpTo.set(chatId, Math.max(this.readUpTo.get(chatId) ?? 0, upTo));
     const readIds = new Set(ids);
     const isNowRead = (message) =>
       readIds.has(message.id) || (message.sender_id === this.me?.id && message.seq <= upTo);
@@ -324,6 +340,11 @@ class Store extends EventTarget {
     if (last && isNowRead(last)) last.is_read = true;
     this.emit("messages", chatId);
     this.emit("chats");
+  }
+
+  /** A message of mine that a `messages_read` already covered. */
+  readByEveryone(message) {
+    return message.sender_id === this.me?.id && message.seq <= (this.readUpTo.get(message.chat_id) ?? 0);
   }
 
   // ---- presence and typing ----

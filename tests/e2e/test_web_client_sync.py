@@ -311,3 +311,55 @@ async def test_two_tabs_of_one_user_keep_each_others_unsent_messages(
     # A tab opened now finds the first tab's message still saved, and sends it.
     await open_tab(bob)
     await expect(bubble(alice.page, "From the first tab")).to_be_visible()
+
+
+async def test_a_rename_that_arrives_while_the_chat_list_loads_is_kept(
+    open_as: OpenAs, api: httpx.AsyncClient
+) -> None:
+    alice_user = await register_user(api, "Alice")
+    bob_user = await register_user(api, "Bob")
+    group = await create_group_of(api, alice_user, "Old name", [bob_user.id])
+    bob = await open_as("Bob", user=bob_user)
+    await expect(chat_item(bob.page, "Old name")).to_be_visible()
+
+    chats = HeldAnswers()
+    await bob.page.route("**/chats", chats)
+    await create_group_of(api, alice_user, "Another group", [bob_user.id])  # a list fetch
+    await chats.wait_until_answered()
+    response = await api.patch(
+        f"/groups/{group['id']}", json={"name": "New name"}, headers=alice_user.headers
+    )
+    assert response.status_code == 200, response.text
+    await expect(chat_item(bob.page, "New name")).to_be_visible()
+
+    chats.release()
+    await expect(bob.page.locator("#chat-list")).to_have_attribute("aria-busy", "false")
+    await expect(chat_item(bob.page, "Another group")).to_be_visible()
+    await expect(chat_item(bob.page, "New name")).to_be_visible()
+    await expect(chat_item(bob.page, "Old name")).to_have_count(0)
+
+
+async def test_a_read_that_arrives_while_the_history_loads_is_kept(
+    open_as: OpenAs, api: httpx.AsyncClient
+) -> None:
+    alice_user = await register_user(api, "Alice")
+    bob_user = await register_user(api, "Bob")
+    chat_id = await start_private_chat(api, alice_user, bob_user)
+    await post_messages(api, alice_user, chat_id, "Read while loading")
+    alice = await open_as("Alice", user=alice_user)
+
+    # Alice opens the chat; members and history are read from the database at once but
+    # reach her page only after Bob has read the message.
+    answers = [HeldAnswers(), HeldAnswers()]
+    await alice.page.route(f"**/chats/{chat_id}", answers[0])
+    await alice.page.route(f"**/history/{chat_id}**", answers[1])
+    await chat_item(alice.page, "Bob").click()
+    for held in answers:
+        await held.wait_until_answered()
+    response = await api.post(f"/chats/{chat_id}/read", json={"seq": 1}, headers=bob_user.headers)
+    assert response.status_code == 200, response.text
+    await expect(chat_item(alice.page, "Bob").locator(".ticks.read")).to_be_visible()
+
+    for held in answers:
+        held.release()
+    await expect_ticks(bubble(alice.page, "Read while loading"), "read")
