@@ -215,3 +215,33 @@ async def test_a_connection_that_redis_never_recorded_is_not_renewed_after_an_ou
         await presence.stop()
         await observer.stop()
         await outage.cut()
+
+
+async def test_a_user_who_comes_back_right_after_the_reap_is_not_announced_offline(processes):
+    class ComesBack(RedisPresence):
+        """Plays a new tab of each departed user connecting just after the reap."""
+
+        async def reap(self) -> list[Departure]:
+            departures = await super().reap()
+            for departure in departures:
+                await self.connected(departure.user_id, "tab-opened-just-then")
+            reaped.extend(departures)
+            return departures
+
+    ttl = 0.6
+    seen = Announcer()
+    reaped: list[Departure] = []
+    dead = processes(ttl)
+    await dead.connected(8, "dead-tab")
+    await dead.stop()
+    alive = ComesBack(REDIS_URL, dead._namespace, ttl=ttl, on_timeout=seen)
+    try:
+        await alive.connected(9, "keeps-the-process-reaping")
+        await wait_until(lambda: reaped)
+
+        await asyncio.sleep(ttl)
+        assert [d.user_id for d in reaped] == [8]
+        assert seen.departures == []
+        assert await alive.online_among([8]) == [8]
+    finally:
+        await alive.stop()

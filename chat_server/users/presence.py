@@ -178,6 +178,9 @@ class RedisPresence:
             try:
                 await self.renew()
                 departures = await self.reap()
+                # Someone who came back since may already have been announced online.
+                back = set(await self.online_among([d.user_id for d in departures]))
+                departures = [d for d in departures if d.user_id not in back]
             except aioredis.RedisError:
                 logger.warning("could not renew presence in Redis; retrying")
                 continue
