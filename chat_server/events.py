@@ -84,11 +84,13 @@ class PresenceChanged:
 
 @dataclass(frozen=True)
 class PresenceSnapshot:
-    """Who among a new connection's contacts is online right now, for that connection."""
+    """A new connection's contacts, online right now or not (then with when they were
+    last seen, if ever), for that connection."""
 
     connection_id: str
     online_user_ids: list[int]
     as_of: str
+    offline_last_seen: dict[int, str | None] = field(default_factory=dict)
 
 
 Event = (

@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from datetime import datetime
 
 from tests.helpers import group, private_chat
 
@@ -84,32 +85,46 @@ async def test_presence_goes_offline_only_when_the_last_tab_closes(http, users, 
     alice, bob = await users("Alice", "Bob")
     await private_chat(http, alice, bob)
     bob_tab = await connect(bob)
+    # Bob's snapshot: Alice is offline and was never seen.
+    [snapshot] = await bob_tab.wait_for("presence")
+    assert snapshot == {"user_id": alice.id, "online": False, "last_seen": None}
     alice_tab1 = await connect(alice)
-    online = await bob_tab.wait_for("presence")
-    assert online[0]["user_id"] == alice.id and online[0]["online"] is True
+    online = await bob_tab.wait_for("presence", lambda items: len(items) == 2)
+    assert online[1]["user_id"] == alice.id and online[1]["online"] is True
     alice_tab2 = await connect(alice)
     await alice_tab1.disconnect()
     await asyncio.sleep(0.3)
-    assert [p["online"] for p in bob_tab.received["presence"]] == [True]
+    assert [p["online"] for p in bob_tab.received["presence"]] == [False, True]
     await alice_tab2.disconnect()
-    events = await bob_tab.wait_for("presence", lambda items: len(items) == 2)
-    assert events[1]["user_id"] == alice.id
-    assert events[1]["online"] is False
-    assert events[1]["last_seen"]
+    events = await bob_tab.wait_for("presence", lambda items: len(items) == 3)
+    assert events[2]["user_id"] == alice.id
+    assert events[2]["online"] is False
+    assert events[2]["last_seen"]
     me = (await http.get("/users/me", headers=alice.headers)).json()
     assert me["last_seen_at"] is not None
 
 
-async def test_a_new_socket_learns_which_contacts_are_online(http, users, connect):
-    alice, bob, carol = await users("Alice", "Bob", "Carol")
-    await private_chat(http, alice, bob)
+async def test_a_new_socket_learns_which_contacts_are_online_and_when_the_rest_were_seen(
+    http, users, connect
+):
+    alice, bob, carol, dave, erin = await users("Alice", "Bob", "Carol", "Dave", "Erin")
+    for contact in (alice, dave, erin):
+        await private_chat(http, contact, bob)
     await connect(alice)
     await connect(carol)  # online, but shares no chat with bob
+    dave_tab = await connect(dave)
+    await dave_tab.disconnect()  # seen, now offline; Erin was never seen
     bob_tab = await connect(bob)
-    snapshot = await bob_tab.wait_for("presence")
+    snapshot = await bob_tab.wait_for("presence", lambda items: len(items) >= 3)
     await asyncio.sleep(0.2)
-    assert [(p["user_id"], p["online"]) for p in bob_tab.received["presence"]] == [(alice.id, True)]
-    assert snapshot[0]["last_seen"]
+    assert [(p["user_id"], p["online"]) for p in bob_tab.received["presence"]] == [
+        (alice.id, True),
+        (dave.id, False),
+        (erin.id, False),
+    ]
+    dave_seen = (await http.get("/users/me", headers=dave.headers)).json()["last_seen_at"]
+    assert datetime.fromisoformat(snapshot[1]["last_seen"]) == datetime.fromisoformat(dave_seen)
+    assert snapshot[0]["last_seen"] and snapshot[2]["last_seen"] is None
 
 
 def _online(tab) -> set[int]:

@@ -1,6 +1,7 @@
 """Chats: the one access check, private chats, the chat list and a chat's details."""
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -44,16 +45,18 @@ async def list_member_ids(session: AsyncSession, chat_id: int) -> list[int]:
     return list(result.scalars().all())
 
 
-async def contact_ids(session: AsyncSession, user_id: int) -> list[int]:
-    """Everyone who shares a chat with the user."""
+async def contacts_last_seen(session: AsyncSession, user_id: int) -> dict[int, datetime | None]:
+    """Everyone who shares a chat with the user, with when each was last seen (if ever)."""
     mine = select(ChatMember.chat_id).where(ChatMember.user_id == user_id)
-    result = await session.execute(
+    others = (
         select(ChatMember.user_id)
         .where(ChatMember.chat_id.in_(mine), ChatMember.user_id != user_id)
         .distinct()
-        .order_by(ChatMember.user_id)
     )
-    return list(result.scalars().all())
+    result = await session.execute(
+        select(User.id, User.last_seen_at).where(User.id.in_(others)).order_by(User.id)
+    )
+    return {contact_id: last_seen for contact_id, last_seen in result.all()}
 
 
 async def chat_ids_of_user(session: AsyncSession, user_id: int) -> list[int]:

@@ -136,6 +136,12 @@ class SocketPublisher:
                 {"user_id": user_id, "online": True, "last_seen": event.as_of},
                 to=event.connection_id,
             )
+        for user_id, last_seen in event.offline_last_seen.items():
+            await self._sio.emit(
+                "presence",
+                {"user_id": user_id, "online": False, "last_seen": last_seen},
+                to=event.connection_id,
+            )
 
     async def _messages_read(self, batches: list[MessagesRead]) -> None:
         for batch in batches:

@@ -13,7 +13,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat_server.chats.service import chat_ids_of_user, contact_ids
+from chat_server.chats.service import chat_ids_of_user, contacts_last_seen
 from chat_server.db import SessionFactory
 from chat_server.events import PresenceChanged, PresenceSnapshot, Publisher
 from chat_server.users.service import touch_last_seen
@@ -248,16 +248,27 @@ async def user_connected(
     """Count a new connection; announce the user online if it is their first. Returns
     the ids of the user's chats (the connection subscribes to them)."""
     chat_ids = await chat_ids_of_user(session, user_id)
-    contacts = await contact_ids(session, user_id)
+    contacts = await contacts_last_seen(session, user_id)
     await session.commit()  # give the connection back before the Redis round trips
     now = datetime.now(UTC).isoformat()
     if await presence.connected(user_id, connection_id):
         await publisher.publish(
             PresenceChanged(user_id=user_id, online=True, last_seen=now, chat_ids=chat_ids)
         )
-    online = await presence.online_among(contacts)
+    online = await presence.online_among(list(contacts))
+    up = set(online)
+    offline = {
+        contact_id: last_seen.isoformat() if last_seen else None
+        for contact_id, last_seen in contacts.items()
+        if contact_id not in up
+    }
     await publisher.publish(
-        PresenceSnapshot(connection_id=connection_id, online_user_ids=online, as_of=now)
+        PresenceSnapshot(
+            connection_id=connection_id,
+            online_user_ids=online,
+            as_of=now,
+            offline_last_seen=offline,
+        )
     )
     return chat_ids
 
