@@ -13,6 +13,7 @@ import redis.asyncio
 from chat_server.users.presence import Departure, RedisPresence
 from tests.conftest import free_port
 from tests.helpers import REDIS_URL, require_redis
+from tests.tcp_relay import TcpRelay
 
 
 class Announcer:
@@ -158,45 +159,10 @@ async def test_a_user_who_reconnects_before_the_reap_is_not_reported(processes):
     assert await alive.online_among([7]) == [7]
 
 
-class RedisOutage:
-    """A TCP relay in front of the real Redis that can be cut and restored."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self._server: asyncio.Server | None = None
-        self._writers: list[asyncio.StreamWriter] = []
-
-    async def restore(self) -> None:
-        target = redis.asyncio.Redis.from_url(REDIS_URL).connection_pool.connection_kwargs
-
-        async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            up_reader, up_writer = await asyncio.open_connection(
-                target.get("host", "127.0.0.1"), target.get("port", 6379)
-            )
-            self._writers += [writer, up_writer]
-
-            async def pump(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
-                while data := await src.read(65536):
-                    dst.write(data)
-                    await dst.drain()
-                dst.close()
-
-            await asyncio.gather(pump(reader, up_writer), pump(up_reader, writer))
-
-        self._server = await asyncio.start_server(relay, "127.0.0.1", self.port)
-
-    async def cut(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        for writer in self._writers:
-            writer.close()
-        self._writers.clear()
-        await self._server.wait_closed()
-
-
 async def test_a_connection_that_redis_never_recorded_is_not_renewed_after_an_outage():
     require_redis("the Redis presence test")
-    outage = RedisOutage(free_port())
+    target = redis.asyncio.Redis.from_url(REDIS_URL).connection_pool.connection_kwargs
+    outage = TcpRelay(target.get("host", "127.0.0.1"), target.get("port", 6379), free_port())
     await outage.restore()
     namespace = "chat_test_" + uuid.uuid4().hex[:8]
     presence = RedisPresence(f"redis://127.0.0.1:{outage.port}/0", namespace, ttl=60)

@@ -12,6 +12,8 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
 from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -103,15 +105,26 @@ async def _announce(publisher: Publisher, event: MessageSent | ReadReceipt) -> N
 def _send_batch(
     engine: AsyncEngine, publisher: Publisher, chat_id: int
 ) -> Batch[store.Send, store.Outcome]:
-    async def store_one(send: store.Send) -> store.Outcome:
-        return await store.store_one(engine, chat_id=chat_id, send=send)
+    async def settle_alone(
+        sends: list[store.Send], stored_since: datetime | None = None
+    ) -> list[store.Outcome | Exception]:
+        return await _settle_alone(
+            sends,
+            lambda send: store.store_one(
+                engine, chat_id=chat_id, send=send, stored_since=stored_since
+            ),
+        )
 
     async def handle(sends: list[store.Send]) -> list[store.Outcome | Exception]:
         results: list[store.Outcome | Exception]
         try:
             results = list(await store.store_batch(engine, chat_id=chat_id, sends=sends))
+        except store.CommitUncertain as exc:
+            # Perhaps stored, perhaps not: settled alone, what the batch did store is
+            # still announced (once), so no member misses it.
+            results = _first_is_new(await settle_alone(sends, exc.locked_at))
         except Exception:
-            results = await _settle_alone(sends, store_one)  # the statement was undone
+            results = await settle_alone(sends)  # the batch was undone
         new = sorted(
             (r.message for r in results if isinstance(r, store.Outcome) and r.is_new and r.message),
             key=lambda message: message.seq,
@@ -123,6 +136,20 @@ def _send_batch(
         return results
 
     return handle
+
+
+def _first_is_new(results: list[store.Outcome | Exception]) -> list[store.Outcome | Exception]:
+    """Two sends of one id in a batch found the same message: only the first is new."""
+    seen: set[int] = set()
+    kept: list[store.Outcome | Exception] = []
+    for result in results:
+        if isinstance(result, store.Outcome) and result.is_new and result.message:
+            message_id = result.message.id
+            if message_id in seen:
+                result = replace(result, is_new=False)
+            seen.add(message_id)
+        kept.append(result)
+    return kept
 
 
 def _read_batch(

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, DateTime, Text, Uuid, bindparam, text
@@ -38,8 +39,12 @@ _MESSAGE_COLUMNS: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]] = {
 # starts, so a membership check in the statement that waits for the lock would not see
 # a removal (or a send) committed during the wait, and a member just removed could
 # still send. Membership changes hold this lock too (read_status.lock_chat).
-_LOCK_CHAT = text("SELECT 1 FROM chats WHERE id = :chat_id FOR UPDATE").bindparams(
-    bindparam("chat_id", type_=BigInteger)
+# Returns when the lock was taken: every message of this chat stored before has an
+# earlier created_at, every message this transaction stores a later one.
+_LOCK_CHAT = (
+    text("SELECT clock_timestamp() AS locked_at FROM chats WHERE id = :chat_id FOR UPDATE")
+    .bindparams(bindparam("chat_id", type_=BigInteger))
+    .columns(locked_at=DateTime(timezone=True))
 )
 
 # Runs after _LOCK_CHAT in the same transaction. Rows come back of three kinds:
@@ -161,22 +166,50 @@ async def store_batch(engine: AsyncEngine, *, chat_id: int, sends: Sequence[Send
     `is_new` False. Any error (a parallel send with one of these ids winning the race
     included) rolls the whole batch back and is raised: settle the sends with store_one.
     """
-    async with engine.begin() as conn:
-        await conn.execute(_LOCK_CHAT, {"chat_id": chat_id})
-        return await _store_batch(conn, chat_id, sends)
-
-
-async def store_one(engine: AsyncEngine, *, chat_id: int, send: Send) -> Outcome:
-    """One send alone; when a parallel send with its id wins, that message is the answer."""
+    outcomes: list[Outcome] | None = None
+    locked_at: datetime | None = None
     try:
-        return (await store_batch(engine, chat_id=chat_id, sends=[send]))[0]
+        async with engine.begin() as conn:
+            locked_at = (await conn.execute(_LOCK_CHAT, {"chat_id": chat_id})).scalar()
+            outcomes = await _store_batch(conn, chat_id, sends)
+    except Exception as exc:
+        if outcomes is not None and locked_at is not None:
+            raise CommitUncertain(locked_at) from exc
+        raise
+    return outcomes
+
+
+class CommitUncertain(Exception):
+    """The batch's statement ran but its COMMIT failed: the connection may have dropped
+    after PostgreSQL committed. Messages of the chat created at or after `locked_at`
+    were stored by that batch (see store_one's `stored_since`)."""
+
+    def __init__(self, locked_at: datetime) -> None:
+        super().__init__(f"commit outcome unknown (lock taken at {locked_at.isoformat()})")
+        self.locked_at = locked_at
+
+
+async def store_one(
+    engine: AsyncEngine, *, chat_id: int, send: Send, stored_since: datetime | None = None
+) -> Outcome:
+    """One send alone; when a parallel send with its id wins, that message is the answer.
+
+    After a CommitUncertain, pass its `locked_at` as `stored_since`: an earlier message
+    with this id created since then was stored by the uncertain batch, so it is this
+    send's own (new, to be announced), not a duplicate."""
+    try:
+        outcome = (await store_batch(engine, chat_id=chat_id, sends=[send]))[0]
     except IntegrityError as exc:
         if SENDER_KEY_CONSTRAINT not in str(exc.orig):
             raise
-    # The winner committed after our snapshot: read it.
-    return await lookup(
-        engine, chat_id=chat_id, sender_id=send.sender_id, client_msg_id=send.client_msg_id
-    )
+        # The winner committed after our snapshot: read it.
+        return await lookup(
+            engine, chat_id=chat_id, sender_id=send.sender_id, client_msg_id=send.client_msg_id
+        )
+    message = outcome.message
+    if stored_since is not None and message is not None and message.created_at >= stored_since:
+        return Outcome(is_member=outcome.is_member, message=message, is_new=True)
+    return outcome
 
 
 async def _store_batch(conn: AsyncConnection, chat_id: int, sends: Sequence[Send]) -> list[Outcome]:

@@ -1,0 +1,118 @@
+"""A send whose COMMIT reply is lost: PostgreSQL stored the batch, the server cannot know.
+The server runs in this process on a database reached through a TCP relay that drops
+the connection right after PostgreSQL answers the COMMIT."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from chat_server.config import Settings
+from chat_server.users.presence import LocalPresence
+from tests.conftest import free_port
+from tests.helpers import plain_dsn, private_chat, register
+from tests.in_process import serving
+from tests.sockets import connected
+from tests.tcp_relay import TcpRelay
+
+
+@pytest.fixture
+async def relay(database_url: str) -> AsyncIterator[TcpRelay]:
+    url = make_url(database_url)
+    socket_dir = url.query.get("host")
+    if isinstance(socket_dir, str) and socket_dir.startswith("/"):  # embedded PostgreSQL
+        socket = f"{socket_dir}/.s.PGSQL.{url.port or 5432}"
+        relay = TcpRelay(port=free_port(), target_socket=socket)
+    else:
+        relay = TcpRelay(url.host or "127.0.0.1", url.port or 5432, free_port())
+    await relay.restore()
+    yield relay
+    await relay.cut()
+
+
+def _through(relay: TcpRelay, database_url: str) -> str:
+    url = make_url(database_url).difference_update_query(["host"])
+    return url.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
+
+
+async def _rows(database_url: str) -> list[str]:
+    conn = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        return [r["text"] for r in await conn.fetch("SELECT text FROM messages ORDER BY seq")]
+    finally:
+        await conn.close()
+
+
+async def test_a_send_whose_commit_reply_is_lost_is_acked_and_delivered_once(
+    settings: Settings, database_url: str, relay: TcpRelay
+) -> None:
+    async with serving(settings, _through(relay, database_url), LocalPresence()) as url:
+        async with httpx.AsyncClient(base_url=url) as http:
+            alice, bob = await register(http, "Alice"), await register(http, "Bob")
+            chat_id = await private_chat(http, alice, bob)
+        alice_tab = await connected(url, alice.token)
+        bob_tab = await connected(url, bob.token)
+        try:
+            # Nothing else commits meanwhile: sockets need no session to send.
+            relay.lose_reply_to_next(b"COMMIT")
+            ack = await alice_tab.call(
+                "send_message",
+                {"chat_id": chat_id, "text": "did it land?", "client_msg_id": str(uuid.uuid4())},
+            )
+            assert relay.replies_lost == 1
+
+            assert ack["ok"] is True and ack["duplicate"] is False
+            [delivered] = await bob_tab.wait_for("message")
+            assert delivered["id"] == ack["message"]["id"]
+            # Exactly once, even though the retry found the row already there.
+            again = await alice_tab.call(
+                "send_message",
+                {"chat_id": chat_id, "text": "next", "client_msg_id": str(uuid.uuid4())},
+            )
+            await bob_tab.wait_for("message", lambda got: len(got) == 2)
+            assert [m["text"] for m in bob_tab.received["message"]] == ["did it land?", "next"]
+            assert again["message"]["seq"] == 2
+            assert await _rows(database_url) == ["did it land?", "next"]
+        finally:
+            await alice_tab.disconnect()
+            await bob_tab.disconnect()
+
+
+async def test_after_a_lost_commit_reply_old_repeats_stay_duplicates_and_new_ids_go_out_once(
+    settings: Settings, database_url: str, relay: TcpRelay
+) -> None:
+    async with serving(settings, _through(relay, database_url), LocalPresence()) as url:
+        async with httpx.AsyncClient(base_url=url) as http:
+            alice, bob = await register(http, "Alice"), await register(http, "Bob")
+            chat_id = await private_chat(http, alice, bob)
+        tabs = [await connected(url, alice.token) for _ in range(3)]
+        bob_tab = await connected(url, bob.token)
+        try:
+            old = {"chat_id": chat_id, "text": "old", "client_msg_id": str(uuid.uuid4())}
+            first = await tabs[0].call("send_message", old)
+            await bob_tab.wait_for("message")
+
+            relay.lose_reply_to_next(b"COMMIT")
+            new = {"chat_id": chat_id, "text": "new", "client_msg_id": str(uuid.uuid4())}
+            repeat, *twice = await asyncio.gather(
+                tabs[0].call("send_message", old),
+                tabs[1].call("send_message", new),
+                tabs[2].call("send_message", new),
+            )
+            assert relay.replies_lost == 1
+
+            assert repeat["duplicate"] is True
+            assert repeat["message"]["id"] == first["message"]["id"]
+            assert twice[0]["message"]["id"] == twice[1]["message"]["id"]
+            assert sorted(ack["duplicate"] for ack in twice) == [False, True]
+            await bob_tab.wait_for("message", lambda got: len(got) >= 2)
+            await asyncio.sleep(0.3)  # a second copy would have arrived by now
+            assert [m["text"] for m in bob_tab.received["message"]] == ["old", "new"]
+            assert await _rows(database_url) == ["old", "new"]
+        finally:
+            for tab in (*tabs, bob_tab):
+                await tab.disconnect()
