@@ -39,8 +39,8 @@ def create_app(
         settings.redis_url,
         settings.redis_namespace,
         ttl=settings.presence_ttl_seconds,
-        on_timeout=lambda departures: users_timed_out(
-            sessions=runtime.sessions, publisher=runtime.publisher, departures=departures
+        on_timeout=lambda departures, found_by: users_timed_out(
+            departures, found_by, sessions=runtime.sessions, publisher=runtime.publisher
         ),
     )
     runtime.publisher = SocketPublisher(sio, presence)

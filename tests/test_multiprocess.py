@@ -155,6 +155,10 @@ async def test_users_of_a_process_that_was_killed_are_announced_offline(
             alice, bob = await register(http, "Alice"), await register(http, "Bob")
             await private_chat(http, alice, bob)
             bob_on_survivor = await connected(urls[0], bob.token)
+            # His connect snapshot (sent past Redis, straight to his socket): Alice is
+            # offline, never seen.
+            [snapshot] = await bob_on_survivor.wait_for("presence")
+            assert snapshot == {"user_id": alice.id, "online": False, "last_seen": None}
             alice_on_doomed = await connected(urls[1], alice.token)
             try:
                 await bob_on_survivor.wait_for("presence", lambda items: went(items, alice, True))

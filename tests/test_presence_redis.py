@@ -22,7 +22,7 @@ class Announcer:
     def __init__(self) -> None:
         self.departures: list[Departure] = []
 
-    async def __call__(self, departures: list[Departure]) -> None:
+    async def __call__(self, departures: list[Departure], found_by: object) -> None:
         self.departures.extend(departures)
 
 
@@ -211,3 +211,20 @@ async def test_a_user_who_comes_back_right_after_the_reap_is_not_announced_offli
         assert await alive.online_among([8]) == [8]
     finally:
         await alive.stop()
+
+
+async def test_a_crashed_users_departure_is_found_behind_many_clean_disconnects(processes):
+    ttl = 0.6
+    seen = Announcer()
+    alive, dead = processes(ttl, seen), processes(ttl)
+    alive.REAP_BATCH = 2  # a small batch stands for a busy server's backlog
+    for user_id in range(100, 200):  # each clean disconnect leaves a due entry behind
+        await alive.connected(user_id, f"tab-{user_id}")
+        await alive.disconnected(user_id, f"tab-{user_id}")
+    await dead.connected(2, "dead-tab")
+    await dead.stop()
+    await alive.connected(1, "keeps-the-process-reaping")
+
+    await wait_until(lambda: seen.departures)
+
+    assert [d.user_id for d in seen.departures] == [2]

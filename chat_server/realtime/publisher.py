@@ -130,17 +130,16 @@ class SocketPublisher:
                 )
 
     async def _presence_snapshot(self, event: PresenceSnapshot) -> None:
-        for user_id in event.online_user_ids:
+        online = [(user_id, True, event.as_of) for user_id in event.online_user_ids]
+        offline = [(user_id, False, seen) for user_id, seen in event.offline_last_seen.items()]
+        for user_id, is_online, last_seen in online + offline:
             await self._sio.emit(
                 "presence",
-                {"user_id": user_id, "online": True, "last_seen": event.as_of},
+                {"user_id": user_id, "online": is_online, "last_seen": last_seen},
                 to=event.connection_id,
-            )
-        for user_id, last_seen in event.offline_last_seen.items():
-            await self._sio.emit(
-                "presence",
-                {"user_id": user_id, "online": False, "last_seen": last_seen},
-                to=event.connection_id,
+                # The socket connects to this process: one emit per contact through Redis
+                # would reach every process, for nothing.
+                ignore_queue=True,
             )
 
     async def _messages_read(self, batches: list[MessagesRead]) -> None:

@@ -29,7 +29,8 @@ class Departure:
     last_seen: datetime  # the last time any of their connections was renewed
 
 
-OnTimeout = Callable[[list[Departure]], Awaitable[None]]
+# Called with the departures and the presence store that found them.
+OnTimeout = Callable[[list[Departure], "Presence"], Awaitable[None]]
 
 
 class Presence(Protocol):
@@ -77,11 +78,13 @@ class LocalPresence:
 # Atomic, so that of several processes reaping at once exactly one reports a departure.
 # KEYS[1]: user id -> the latest expiry of any of their connections.
 # ARGV: now, the key prefix of a user's connection set, how many users to look at.
-# Returns [user id, latest expiry, ...] for users whose last connections just expired;
-# a user who disconnected cleanly has no expired connections and is dropped silently.
+# Returns [how many users it looked at, user id, latest expiry, ...]: the pairs are the
+# users whose last connections just expired; a user who disconnected cleanly has no
+# expired connections and is dropped silently.
 _REAP_SCRIPT = """
-local timed_out = {}
+local timed_out = {0}
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[3])
+timed_out[1] = #due / 2
 for i = 1, #due, 2 do
     local user, latest = due[i], due[i + 1]
     local connections = ARGV[2] .. user
@@ -124,6 +127,9 @@ class RedisPresence:
         self._local: dict[str, int] = {}  # this process's connections: sid -> user id
         self._renewer: asyncio.Task[None] | None = None
         self._stopping = False
+        # A user's connection set outlives its last renewal by long enough for a reap
+        # (every ttl/3, once due after ttl) to find it: the key's own expiry is a backstop.
+        self._key_lifetime = math.ceil(ttl) * 4
         self._reap_script = self._redis.register_script(_REAP_SCRIPT)
 
     def _key(self, user_id: int) -> str:
@@ -139,7 +145,7 @@ class RedisPresence:
             pipe.zremrangebyscore(self._key(user_id), "-inf", now)
             pipe.zadd(self._key(user_id), {sid: now + self._ttl})
             pipe.zcard(self._key(user_id))
-            pipe.expire(self._key(user_id), math.ceil(self._ttl) * 2)
+            pipe.expire(self._key(user_id), self._key_lifetime)
             pipe.zadd(self._deadlines_key, {str(user_id): now + self._ttl}, gt=True)
             _, _, count, _, _ = await pipe.execute()
         # Only once Redis has it: a connection that failed here must not be renewed.
@@ -186,7 +192,7 @@ class RedisPresence:
                 continue
             if departures and self._on_timeout is not None:
                 try:
-                    await self._on_timeout(departures)
+                    await self._on_timeout(departures, self)
                 except Exception:  # the loop must outlive one failed announcement
                     logger.exception("could not announce %d departures", len(departures))
 
@@ -198,7 +204,7 @@ class RedisPresence:
         async with self._redis.pipeline(transaction=False) as pipe:
             for sid, user_id in list(self._local.items()):
                 pipe.zadd(self._key(user_id), {sid: expires})
-                pipe.expire(self._key(user_id), math.ceil(self._ttl) * 2)
+                pipe.expire(self._key(user_id), self._key_lifetime)
             for user_id in set(self._local.values()):
                 pipe.zadd(self._deadlines_key, {str(user_id): expires}, gt=True)
             await pipe.execute()
@@ -208,14 +214,15 @@ class RedisPresence:
         returned by one process only, however many reap at once)."""
         departures: list[Departure] = []
         while True:
-            found = await self._reap_script(
+            looked_at, *found = await self._reap_script(
                 keys=[self._deadlines_key],
                 args=[time.time(), f"{self._namespace}:presence:", self.REAP_BATCH],
             )
             for user_id, latest_expiry in zip(found[::2], found[1::2], strict=True):
                 last_seen = datetime.fromtimestamp(float(latest_expiry) - self._ttl, UTC)
                 departures.append(Departure(int(user_id), last_seen))
-            if len(found) < 2 * self.REAP_BATCH:
+            # Every clean disconnect leaves a due entry too: go on until none is left.
+            if int(looked_at) < self.REAP_BATCH:
                 return departures
 
     async def stop(self) -> None:
@@ -287,12 +294,31 @@ async def user_disconnected(
 
 
 async def users_timed_out(
-    *, sessions: SessionFactory, publisher: Publisher, departures: list[Departure]
+    departures: list[Departure],
+    presence: Presence,
+    *,
+    sessions: SessionFactory,
+    publisher: Publisher,
 ) -> None:
-    """Announce offline the users whose connections died with their process."""
+    """Announce offline the users whose connections died with their process, unless
+    they have come back since (their "online" may already be out)."""
     for departure in departures:
         async with sessions() as session:
-            await _went_offline(session, publisher, departure.user_id, departure.last_seen)
+            await touch_last_seen(
+                session=session, user_id=departure.user_id, at=departure.last_seen
+            )
+            chat_ids = await chat_ids_of_user(session, departure.user_id)
+        # Asked last, right before the announcement: the user may have just reconnected.
+        if await presence.online_among([departure.user_id]):
+            continue
+        await publisher.publish(
+            PresenceChanged(
+                user_id=departure.user_id,
+                online=False,
+                last_seen=departure.last_seen.isoformat(),
+                chat_ids=chat_ids,
+            )
+        )
 
 
 async def _went_offline(

@@ -58,5 +58,11 @@ async def search_users(*, session: AsyncSession, query: str, exclude_id: int) ->
 
 
 async def touch_last_seen(*, session: AsyncSession, user_id: int, at: datetime) -> None:
-    await session.execute(update(User).where(User.id == user_id).values(last_seen_at=at))
+    """Move last_seen_at forward to `at` (a late report of an older departure never
+    takes it back)."""
+    await session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(last_seen_at=func.greatest(func.coalesce(User.last_seen_at, at), at))
+    )
     await session.commit()
