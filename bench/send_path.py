@@ -41,6 +41,7 @@ from sqlalchemy import BigInteger, Text, Uuid, func, literal, select, update  # 
 from sqlalchemy.dialects import postgresql  # noqa: E402
 from sqlalchemy.dialects.postgresql import insert  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
+from sqlalchemy.sql.elements import TextClause  # noqa: E402
 
 from bench.load import Database, database  # noqa: E402
 from chat_server.chats.models import Chat, ChatMember  # noqa: E402
@@ -177,9 +178,14 @@ def _reader(engine: AsyncEngine) -> Sender:
     return read
 
 
+def _compiled(statement: TextClause) -> tuple[str, list[str]]:
+    compiled = statement.compile(dialect=postgresql.asyncpg.dialect())
+    return compiled.string, list(compiled.positiontup or [])
+
+
 def _raw_sender(pool: asyncpg.Pool) -> Sender:
-    compiled = store.STORE_BATCH.compile(dialect=postgresql.asyncpg.dialect())
-    sql, order = compiled.string, compiled.positiontup or []
+    sql, order = _compiled(store.STORE_BATCH)
+    lock_sql, lock_order = _compiled(store.LOCK_CHAT)
 
     async def send(sender_id: int, chat_id: int, text: str, key: uuid.UUID) -> object:
         values = {
@@ -189,7 +195,7 @@ def _raw_sender(pool: asyncpg.Pool) -> Sender:
             "client_msg_ids": [key],
         }
         async with pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT 1 FROM chats WHERE id = $1 FOR UPDATE", chat_id)
+            await conn.execute(lock_sql, *(values[name] for name in lock_order))
             return await conn.fetch(sql, *(values[name] for name in order))
 
     return send

@@ -251,3 +251,25 @@ async def test_a_send_waiting_while_its_sender_is_removed_is_refused(client, dat
         await watcher.close()
     assert response.status_code == 404, response.text
     assert await _count_messages(database_url) == 0
+
+
+async def test_a_strangers_send_does_not_wait_for_the_chat_lock(client, database_url):
+    """Only members queue on the chat row lock; anyone else is refused at once."""
+    _, _, chat_id = await _pair(client)
+    mallory = await register(client, "Mallory")
+    holder = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        async with holder.transaction():
+            await holder.execute("SELECT 1 FROM chats WHERE id = $1 FOR UPDATE", chat_id)
+            refused = await asyncio.wait_for(
+                client.post(
+                    f"/chats/{chat_id}/messages",
+                    json={"text": "let me in"},
+                    headers=mallory.headers,
+                ),
+                timeout=5,
+            )
+    finally:
+        await holder.close()
+    assert refused.status_code == 404
+    assert await _count_messages(database_url) == 0

@@ -39,15 +39,27 @@ _MESSAGE_COLUMNS: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]] = {
 # starts, so a membership check in the statement that waits for the lock would not see
 # a removal (or a send) committed during the wait, and a member just removed could
 # still send. Membership changes hold this lock too (read_status.lock_chat).
-# Returns when the lock was taken: every message of this chat stored before has an
-# earlier created_at, every message this transaction stores a later one.
-_LOCK_CHAT = (
-    text("SELECT clock_timestamp() AS locked_at FROM chats WHERE id = :chat_id FOR UPDATE")
-    .bindparams(bindparam("chat_id", type_=BigInteger))
+# Only a batch with a member among its senders takes the lock: a stranger's sends must
+# not hold up the chat. Returns when the lock was taken: every message of this chat
+# stored before has an earlier created_at, every message this transaction stores a later.
+LOCK_CHAT = (
+    text(
+        """
+        SELECT clock_timestamp() AS locked_at FROM chats
+        WHERE id = :chat_id AND EXISTS (
+            SELECT 1 FROM chat_members
+            WHERE chat_id = :chat_id AND user_id = ANY (CAST(:sender_ids AS bigint[]))
+        )
+        FOR UPDATE
+        """
+    )
+    .bindparams(
+        bindparam("chat_id", type_=BigInteger), bindparam("sender_ids", type_=ARRAY(BigInteger))
+    )
     .columns(locked_at=DateTime(timezone=True))
 )
 
-# Runs after _LOCK_CHAT in the same transaction. Rows come back of three kinds:
+# Runs after LOCK_CHAT in the same transaction. Rows come back of three kinds:
 # 'stored' (new), 'earlier' (the id was used before) and 'member' (a sender who is a
 # member of the chat). clock_timestamp() is read under the lock, so seq order and
 # send-time order agree (a batch shares one time). A send with one of these ids into
@@ -170,7 +182,11 @@ async def store_batch(engine: AsyncEngine, *, chat_id: int, sends: Sequence[Send
     locked_at: datetime | None = None
     try:
         async with engine.begin() as conn:
-            locked_at = (await conn.execute(_LOCK_CHAT, {"chat_id": chat_id})).scalar()
+            params = {"chat_id": chat_id, "sender_ids": [send.sender_id for send in sends]}
+            locked_at = (await conn.execute(LOCK_CHAT, params)).scalar()
+            if locked_at is None:
+                # No member sends (or no chat): refused, never stored without the lock.
+                return [Outcome(is_member=False, message=None, is_new=False) for _ in sends]
             outcomes = await _store_batch(conn, chat_id, sends)
     except Exception as exc:
         if outcomes is not None and locked_at is not None:
