@@ -7,7 +7,7 @@ import sys
 
 from pydantic import ValidationError
 
-from chat_server.config import get_settings
+from chat_server.config import ConfigurationError, get_settings
 from chat_server.embedded_db import resolve_database_url
 
 
@@ -15,8 +15,10 @@ def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from chat_server.app import create_asgi_app
+    from chat_server.security import jwt_secret
 
     settings = get_settings()
+    jwt_secret(settings)  # before the embedded PostgreSQL is started for nothing
     database_url = resolve_database_url(settings)
     app = create_asgi_app(settings, database_url=database_url)
     # uvicorn re-raises SIGTERM after its graceful shutdown with the handler that was
@@ -80,7 +82,10 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(f"chat_server: invalid configuration: {problems}")
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr)
-    args.handler(args)
+    try:
+        args.handler(args)
+    except ConfigurationError as exc:
+        sys.exit(f"chat_server: {exc}")
 
 
 if __name__ == "__main__":

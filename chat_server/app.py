@@ -21,6 +21,7 @@ from chat_server.realtime.handlers import register_handlers
 from chat_server.realtime.publisher import SocketPublisher
 from chat_server.realtime.server import create_socket_server
 from chat_server.runtime import build_runtime
+from chat_server.security import jwt_secret
 from chat_server.users.presence import Presence, make_presence, users_timed_out
 from chat_server.users.router import router as users_router
 
@@ -33,6 +34,7 @@ def create_app(
     """The REST app; `app.state.sio` is its Socket.IO server (see create_asgi_app).
     `presence` defaults to what the settings ask for (tests pass their own)."""
     settings = settings or get_settings()
+    jwt_secret(settings)  # a missing or broken secret stops the start, not the first login
     runtime = build_runtime(settings, database_url)
     sio = create_socket_server(settings)
     presence = presence or make_presence(

@@ -11,6 +11,10 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 MIN_SECRET_LENGTH = 32
 
 
+class ConfigurationError(Exception):
+    """Something the operator has to fix before the server can run (said in one line)."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from jose import JWTError, jwt
 from passlib.context import CryptContext
 
-from chat_server.config import MIN_SECRET_LENGTH, Settings
+from chat_server.config import MIN_SECRET_LENGTH, ConfigurationError, Settings
 from chat_server.errors import Unauthorized
 
 JWT_ALGORITHM = "HS256"
@@ -56,7 +56,7 @@ def _stored_secret(path: Path) -> str:
         _create_secret_file(path)
     secret = path.read_text().strip()
     if len(secret) < MIN_SECRET_LENGTH:
-        raise RuntimeError(
+        raise ConfigurationError(
             f"{path} holds no usable JWT secret (under {MIN_SECRET_LENGTH} characters);"
             " delete it to have a new one generated, or set JWT_SECRET"
         )
@@ -73,8 +73,14 @@ def _create_secret_file(path: Path) -> None:
             file.write(secrets.token_urlsafe(48))
             file.flush()
             os.fsync(file.fileno())
-        with contextlib.suppress(FileExistsError):  # another process won: use theirs
+        try:
             os.link(draft, path)
+        except FileExistsError:
+            pass  # another process won: use theirs
+        except OSError:
+            # No hard links on this filesystem: exclusive creation still has one winner.
+            with contextlib.suppress(FileExistsError), open(path, "x") as file:
+                file.write(Path(draft).read_text())
     finally:
         os.unlink(draft)
 

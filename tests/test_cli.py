@@ -82,3 +82,13 @@ def test_a_bad_setting_stops_every_command_with_a_plain_message(tmp_path: Path):
             "chat_server: invalid configuration: JWT_SECRET: Value error, JWT_SECRET must be"
             " at least 32 characters (e.g. the output of `openssl rand -hex 32`)"
         )
+
+
+def test_serve_with_a_broken_secret_file_stops_at_once_with_a_plain_message(tmp_path: Path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "jwt_secret").write_text("")  # e.g. a disk that filled up
+    result = _run("serve", "--port", "1", env=_bare_env(tmp_path), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("chat_server: ")
+    assert "holds no usable JWT secret" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -3,20 +3,22 @@
 import multiprocessing
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from chat_server.config import MIN_SECRET_LENGTH, Settings
-from chat_server.security import _stored_secret, jwt_secret
+from chat_server.config import MIN_SECRET_LENGTH, ConfigurationError, Settings
+from chat_server.security import _create_secret_file, _stored_secret, jwt_secret
 
 
 def _settings(data_dir: Path, **values: str) -> Settings:
     return Settings(_env_file=None, data_dir=data_dir, **values)  # type: ignore[call-arg]
 
 
-def _secret_in(folder: str) -> str:
-    return _stored_secret(Path(folder) / "jwt_secret")
+def _secret_in(folder: str, start: Any, results: Any) -> None:
+    start.wait()  # every process reaches the file at the same moment
+    results.put(_stored_secret(Path(folder) / "jwt_secret"))
 
 
 def test_a_short_jwt_secret_is_refused_at_startup(tmp_path: Path) -> None:
@@ -40,15 +42,30 @@ def test_the_generated_secret_is_private_and_kept(tmp_path: Path) -> None:
 
 
 def test_processes_starting_at_once_agree_on_one_secret(tmp_path: Path) -> None:
-    folders = [str(tmp_path)] * 8
-    with multiprocessing.get_context("spawn").Pool(8) as pool:
-        secrets = pool.map(_secret_in, folders)
+    spawn = multiprocessing.get_context("spawn")
+    start, results = spawn.Barrier(8), spawn.Queue()
+    workers = [
+        spawn.Process(target=_secret_in, args=(str(tmp_path), start, results)) for _ in range(8)
+    ]
+    for worker in workers:
+        worker.start()
+    secrets = [results.get(timeout=60) for _ in workers]
+    for worker in workers:
+        worker.join()
     assert len(set(secrets)) == 1
     assert (tmp_path / "jwt_secret").read_text() == secrets[0]
+
+
+def test_a_secret_written_meanwhile_by_another_process_is_kept(tmp_path: Path) -> None:
+    path = tmp_path / "jwt_secret"
+    path.write_text("theirs-" + "x" * MIN_SECRET_LENGTH)
+    _create_secret_file(path)  # lost the race: must not overwrite
+    assert path.read_text() == "theirs-" + "x" * MIN_SECRET_LENGTH
+    assert list(tmp_path.iterdir()) == [path]
 
 
 def test_an_empty_or_short_secret_file_is_refused_not_used(tmp_path: Path) -> None:
     (tmp_path / "jwt_secret").write_text("")
     _stored_secret.cache_clear()
-    with pytest.raises(RuntimeError, match="delete it"):
+    with pytest.raises(ConfigurationError, match="delete it"):
         jwt_secret(_settings(tmp_path))
