@@ -59,6 +59,12 @@ async def contacts_last_seen(session: AsyncSession, user_id: int) -> dict[int, d
     return {contact_id: last_seen for contact_id, last_seen in result.all()}
 
 
+async def chats_left_since(session: AsyncSession, user_id: int, chat_ids: list[int]) -> list[int]:
+    """Those of `chat_ids` the user is no longer a member of."""
+    still = set(await chat_ids_of_user(session, user_id))
+    return [chat_id for chat_id in chat_ids if chat_id not in still]
+
+
 async def chat_ids_of_user(session: AsyncSession, user_id: int) -> list[int]:
     result = await session.execute(select(ChatMember.chat_id).where(ChatMember.user_id == user_id))
     return list(result.scalars().all())

@@ -7,7 +7,7 @@ import socketio
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from chat_server.auth.service import authenticate
-from chat_server.chats.service import chat_ids_of_user
+from chat_server.chats.service import chats_left_since
 from chat_server.errors import Unauthorized
 from chat_server.messages import service as messages
 from chat_server.messages.schemas import SocketChatIn, SocketReadIn, SocketSendIn, SocketSyncIn
@@ -59,8 +59,8 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime, presence: Pre
         # A removal that committed after chat_ids were read sent its leave order before
         # this socket was in that room: look again now that it is.
         async with runtime.sessions() as session:
-            current = set(await chat_ids_of_user(session, user_id))
-        for chat_id in set(chat_ids) - current:
+            left = await chats_left_since(session, user_id, chat_ids)
+        for chat_id in left:
             await sio.leave_room(sid, chat_room(chat_id))
 
     async def forget(sid: str) -> None:
