@@ -50,6 +50,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await presence.start()
         yield
         await presence.stop()
         await runtime.engine.dispose()

@@ -228,3 +228,16 @@ async def test_a_crashed_users_departure_is_found_behind_many_clean_disconnects(
     await wait_until(lambda: seen.departures)
 
     assert [d.user_id for d in seen.departures] == [2]
+
+
+async def test_a_process_that_has_served_no_socket_still_reaps_once_started(processes):
+    ttl = 0.6
+    seen = Announcer()
+    idle, dead = processes(ttl, seen), processes(ttl)
+    await dead.connected(3, "dead-tab")
+    await dead.stop()
+
+    await idle.start()  # as the server's startup does; no socket ever connects here
+
+    await wait_until(lambda: seen.departures)
+    assert [d.user_id for d in seen.departures] == [3]

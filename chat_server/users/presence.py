@@ -46,6 +46,10 @@ class Presence(Protocol):
         """Those of `user_ids` with at least one open connection, in the order given."""
         ...
 
+    async def start(self) -> None:
+        """Begin background work (at startup, in the event loop)."""
+        ...
+
     async def stop(self) -> None: ...
 
 
@@ -70,6 +74,9 @@ class LocalPresence:
 
     async def online_among(self, user_ids: list[int]) -> list[int]:
         return [user_id for user_id in user_ids if self._connections.get(user_id)]
+
+    async def start(self) -> None:
+        pass
 
     async def stop(self) -> None:
         pass
@@ -171,6 +178,11 @@ class RedisPresence:
                 pipe.zcount(self._key(user_id), now, "+inf")
             counts = await pipe.execute()
         return [user_id for user_id, count in zip(user_ids, counts, strict=True) if count]
+
+    async def start(self) -> None:
+        """Renew and reap from startup: a process that has served no socket yet still
+        announces the users of one that crashed."""
+        self._start_renewing()
 
     def _start_renewing(self) -> None:
         if self._renewer is None or self._renewer.done():
