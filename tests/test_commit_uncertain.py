@@ -5,6 +5,8 @@ the connection right after PostgreSQL answers the COMMIT."""
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 import asyncpg
 import httpx
@@ -16,7 +18,7 @@ from chat_server.users.presence import LocalPresence
 from tests.conftest import free_port
 from tests.helpers import plain_dsn, private_chat, register
 from tests.in_process import serving
-from tests.sockets import connected
+from tests.sockets import RecordingClient, connected
 from tests.tcp_relay import TcpRelay
 
 
@@ -39,6 +41,33 @@ def _through(relay: TcpRelay, database_url: str) -> str:
     return url.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
 
 
+@dataclass
+class Scene:
+    """The server on the relayed database; Alice (with `tabs` sockets) and Bob share a
+    private chat, and Bob's socket records what he receives."""
+
+    chat_id: int
+    alice_tabs: list[RecordingClient]
+    bob_tab: RecordingClient
+
+
+@asynccontextmanager
+async def scene(
+    settings: Settings, database_url: str, relay: TcpRelay, tabs: int = 1
+) -> AsyncIterator[Scene]:
+    async with serving(settings, _through(relay, database_url), LocalPresence()) as url:
+        async with httpx.AsyncClient(base_url=url) as http:
+            alice, bob = await register(http, "Alice"), await register(http, "Bob")
+            chat_id = await private_chat(http, alice, bob)
+        sockets = [await connected(url, alice.token) for _ in range(tabs)]
+        sockets.append(await connected(url, bob.token))
+        try:
+            yield Scene(chat_id, sockets[:-1], sockets[-1])
+        finally:
+            for socket in sockets:
+                await socket.disconnect()
+
+
 async def _rows(database_url: str) -> list[str]:
     conn = await asyncpg.connect(plain_dsn(database_url))
     try:
@@ -50,69 +79,53 @@ async def _rows(database_url: str) -> list[str]:
 async def test_a_send_whose_commit_reply_is_lost_is_acked_and_delivered_once(
     settings: Settings, database_url: str, relay: TcpRelay
 ) -> None:
-    async with serving(settings, _through(relay, database_url), LocalPresence()) as url:
-        async with httpx.AsyncClient(base_url=url) as http:
-            alice, bob = await register(http, "Alice"), await register(http, "Bob")
-            chat_id = await private_chat(http, alice, bob)
-        alice_tab = await connected(url, alice.token)
-        bob_tab = await connected(url, bob.token)
-        try:
-            # Nothing else commits meanwhile: sockets need no session to send.
-            relay.lose_reply_to_next(b"COMMIT")
-            ack = await alice_tab.call(
-                "send_message",
-                {"chat_id": chat_id, "text": "did it land?", "client_msg_id": str(uuid.uuid4())},
-            )
-            assert relay.replies_lost == 1
+    async with scene(settings, database_url, relay) as it:
+        alice_tab, bob_tab, chat_id = it.alice_tabs[0], it.bob_tab, it.chat_id
+        # Nothing else commits meanwhile: sockets need no session to send.
+        relay.lose_reply_to_next(b"COMMIT")
+        ack = await alice_tab.call(
+            "send_message",
+            {"chat_id": chat_id, "text": "did it land?", "client_msg_id": str(uuid.uuid4())},
+        )
+        assert relay.replies_lost == 1
 
-            assert ack["ok"] is True and ack["duplicate"] is False
-            [delivered] = await bob_tab.wait_for("message")
-            assert delivered["id"] == ack["message"]["id"]
-            # Exactly once, even though the retry found the row already there.
-            again = await alice_tab.call(
-                "send_message",
-                {"chat_id": chat_id, "text": "next", "client_msg_id": str(uuid.uuid4())},
-            )
-            await bob_tab.wait_for("message", lambda got: len(got) == 2)
-            assert [m["text"] for m in bob_tab.received["message"]] == ["did it land?", "next"]
-            assert again["message"]["seq"] == 2
-            assert await _rows(database_url) == ["did it land?", "next"]
-        finally:
-            await alice_tab.disconnect()
-            await bob_tab.disconnect()
+        assert ack["ok"] is True and ack["duplicate"] is False
+        [delivered] = await bob_tab.wait_for("message")
+        assert delivered["id"] == ack["message"]["id"]
+        # Exactly once, even though the retry found the row already there.
+        again = await alice_tab.call(
+            "send_message",
+            {"chat_id": chat_id, "text": "next", "client_msg_id": str(uuid.uuid4())},
+        )
+        await bob_tab.wait_for("message", lambda got: len(got) == 2)
+        assert [m["text"] for m in bob_tab.received["message"]] == ["did it land?", "next"]
+        assert again["message"]["seq"] == 2
+        assert await _rows(database_url) == ["did it land?", "next"]
 
 
 async def test_after_a_lost_commit_reply_old_repeats_stay_duplicates_and_new_ids_go_out_once(
     settings: Settings, database_url: str, relay: TcpRelay
 ) -> None:
-    async with serving(settings, _through(relay, database_url), LocalPresence()) as url:
-        async with httpx.AsyncClient(base_url=url) as http:
-            alice, bob = await register(http, "Alice"), await register(http, "Bob")
-            chat_id = await private_chat(http, alice, bob)
-        tabs = [await connected(url, alice.token) for _ in range(3)]
-        bob_tab = await connected(url, bob.token)
-        try:
-            old = {"chat_id": chat_id, "text": "old", "client_msg_id": str(uuid.uuid4())}
-            first = await tabs[0].call("send_message", old)
-            await bob_tab.wait_for("message")
+    async with scene(settings, database_url, relay, tabs=3) as it:
+        tabs, bob_tab, chat_id = it.alice_tabs, it.bob_tab, it.chat_id
+        old = {"chat_id": chat_id, "text": "old", "client_msg_id": str(uuid.uuid4())}
+        first = await tabs[0].call("send_message", old)
+        await bob_tab.wait_for("message")
 
-            relay.lose_reply_to_next(b"COMMIT")
-            new = {"chat_id": chat_id, "text": "new", "client_msg_id": str(uuid.uuid4())}
-            repeat, *twice = await asyncio.gather(
-                tabs[0].call("send_message", old),
-                tabs[1].call("send_message", new),
-                tabs[2].call("send_message", new),
-            )
-            assert relay.replies_lost == 1
+        relay.lose_reply_to_next(b"COMMIT")
+        new = {"chat_id": chat_id, "text": "new", "client_msg_id": str(uuid.uuid4())}
+        repeat, *twice = await asyncio.gather(
+            tabs[0].call("send_message", old),
+            tabs[1].call("send_message", new),
+            tabs[2].call("send_message", new),
+        )
+        assert relay.replies_lost == 1
 
-            assert repeat["duplicate"] is True
-            assert repeat["message"]["id"] == first["message"]["id"]
-            assert twice[0]["message"]["id"] == twice[1]["message"]["id"]
-            assert sorted(ack["duplicate"] for ack in twice) == [False, True]
-            await bob_tab.wait_for("message", lambda got: len(got) >= 2)
-            await asyncio.sleep(0.3)  # a second copy would have arrived by now
-            assert [m["text"] for m in bob_tab.received["message"]] == ["old", "new"]
-            assert await _rows(database_url) == ["old", "new"]
-        finally:
-            for tab in (*tabs, bob_tab):
-                await tab.disconnect()
+        assert repeat["duplicate"] is True
+        assert repeat["message"]["id"] == first["message"]["id"]
+        assert twice[0]["message"]["id"] == twice[1]["message"]["id"]
+        assert sorted(ack["duplicate"] for ack in twice) == [False, True]
+        await bob_tab.wait_for("message", lambda got: len(got) >= 2)
+        await asyncio.sleep(0.3)  # a second copy would have arrived by now
+        assert [m["text"] for m in bob_tab.received["message"]] == ["old", "new"]
+        assert await _rows(database_url) == ["old", "new"]
