@@ -24,6 +24,8 @@ class TcpRelay:
         self._server: asyncio.Server | None = None
         self._writers: list[asyncio.StreamWriter] = []
         self._lose_reply_to: bytes | None = None
+        self._lose_request: bytes | None = None
+        self.requests_lost = 0
 
     async def restore(self) -> None:
         """Accept connections again (and at first)."""
@@ -37,6 +39,11 @@ class TcpRelay:
             writer.close()
         self._writers.clear()
         await self._server.wait_closed()
+
+    def lose_next(self, command: bytes) -> None:
+        """The next client chunk containing `command` never reaches the server: the
+        connection drops instead (the server undoes what that connection had begun)."""
+        self._lose_request = command
 
     def lose_reply_to_next(self, command: bytes) -> None:
         """The next client chunk containing `command` reaches the server, whose reply is
@@ -53,6 +60,11 @@ class TcpRelay:
 
         async def client_to_server() -> None:
             while data := await reader.read(65536):
+                if self._lose_request is not None and self._lose_request in data:
+                    self._lose_request = None
+                    self.requests_lost += 1
+                    writer.close()
+                    break
                 if self._lose_reply_to is not None and self._lose_reply_to in data:
                     self._lose_reply_to = None
                     lose_next_reply.set()  # before sending: the reply comes after

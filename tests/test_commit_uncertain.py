@@ -129,3 +129,25 @@ async def test_after_a_lost_commit_reply_old_repeats_stay_duplicates_and_new_ids
         await asyncio.sleep(0.3)  # a second copy would have arrived by now
         assert [m["text"] for m in bob_tab.received["message"]] == ["old", "new"]
         assert await _rows(database_url) == ["old", "new"]
+
+
+async def test_a_send_whose_commit_never_arrived_is_stored_again_and_delivered_once(
+    settings: Settings, database_url: str, relay: TcpRelay
+) -> None:
+    """The other side of the uncertainty: PostgreSQL never saw the COMMIT and undid the
+    batch. The retry stores the message anew, under the seq the undone batch had taken."""
+    async with scene(settings, database_url, relay) as it:
+        relay.lose_next(b"COMMIT")
+        ack = await it.alice_tabs[0].call(
+            "send_message",
+            {"chat_id": it.chat_id, "text": "second try", "client_msg_id": str(uuid.uuid4())},
+        )
+        assert relay.requests_lost == 1
+
+        assert ack["ok"] is True and ack["duplicate"] is False
+        assert ack["message"]["seq"] == 1
+        [delivered] = await it.bob_tab.wait_for("message")
+        assert delivered["id"] == ack["message"]["id"]
+        await asyncio.sleep(0.3)  # a second copy would have arrived by now
+        assert len(it.bob_tab.received["message"]) == 1
+        assert await _rows(database_url) == ["second try"]

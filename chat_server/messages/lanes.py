@@ -13,7 +13,6 @@ import logging
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
 from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -106,13 +105,11 @@ def _send_batch(
     engine: AsyncEngine, publisher: Publisher, chat_id: int
 ) -> Batch[store.Send, store.Outcome]:
     async def settle_alone(
-        sends: list[store.Send], stored_since: datetime | None = None
+        sends: list[store.Send], stored_ids: set[int] | None = None
     ) -> list[store.Outcome | Exception]:
         return await _settle_alone(
             sends,
-            lambda send: store.store_one(
-                engine, chat_id=chat_id, send=send, stored_since=stored_since
-            ),
+            lambda send: store.store_one(engine, chat_id=chat_id, send=send, stored_ids=stored_ids),
         )
 
     async def handle(sends: list[store.Send]) -> list[store.Outcome | Exception]:
@@ -122,7 +119,7 @@ def _send_batch(
         except store.CommitUncertain as exc:
             # Perhaps stored, perhaps not: settled alone, what the batch did store is
             # still announced (once), so no member misses it.
-            results = _first_is_new(await settle_alone(sends, exc.locked_at))
+            results = _first_is_new(await settle_alone(sends, exc.stored_ids))
         except Exception:
             results = await settle_alone(sends)  # the batch was undone
         new = sorted(

@@ -10,7 +10,6 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, DateTime, Text, Uuid, bindparam, text
@@ -39,13 +38,12 @@ _MESSAGE_COLUMNS: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]] = {
 # starts, so a membership check in the statement that waits for the lock would not see
 # a removal (or a send) committed during the wait, and a member just removed could
 # still send. Membership changes hold this lock too (read_status.lock_chat).
-# Only a batch with a member among its senders takes the lock: a stranger's sends must
-# not hold up the chat. Returns when the lock was taken: every message of this chat
-# stored before has an earlier created_at, every message this transaction stores a later.
+# Only a batch with a member among its senders takes the lock (a row comes back): a
+# stranger's sends must not hold up the chat.
 LOCK_CHAT = (
     text(
         """
-        SELECT clock_timestamp() AS locked_at FROM chats
+        SELECT true AS locked FROM chats
         WHERE id = :chat_id AND EXISTS (
             SELECT 1 FROM chat_members
             WHERE chat_id = :chat_id AND user_id = ANY (CAST(:sender_ids AS bigint[]))
@@ -56,7 +54,7 @@ LOCK_CHAT = (
     .bindparams(
         bindparam("chat_id", type_=BigInteger), bindparam("sender_ids", type_=ARRAY(BigInteger))
     )
-    .columns(locked_at=DateTime(timezone=True))
+    .columns(locked=Boolean)
 )
 
 # Runs after LOCK_CHAT in the same transaction. Rows come back of three kinds:
@@ -179,42 +177,48 @@ async def store_batch(engine: AsyncEngine, *, chat_id: int, sends: Sequence[Send
     included) rolls the whole batch back and is raised: settle the sends with store_one.
     """
     outcomes: list[Outcome] | None = None
-    locked_at: datetime | None = None
     try:
         async with engine.begin() as conn:
             params = {"chat_id": chat_id, "sender_ids": [send.sender_id for send in sends]}
-            locked_at = (await conn.execute(LOCK_CHAT, params)).scalar()
-            if locked_at is None:
+            if (await conn.execute(LOCK_CHAT, params)).first() is None:
                 # No member sends (or no chat): refused, never stored without the lock.
                 return [Outcome(is_member=False, message=None, is_new=False) for _ in sends]
             outcomes = await _store_batch(conn, chat_id, sends)
     except Exception as exc:
-        if outcomes is not None and locked_at is not None:
-            raise CommitUncertain(locked_at) from exc
+        if outcomes is not None:
+            stored = {o.message.id for o in outcomes if o.is_new and o.message is not None}
+            raise CommitUncertain(stored) from exc
         raise
     return outcomes
 
 
 class CommitUncertain(Exception):
     """The batch's statement ran but its COMMIT failed: the connection may have dropped
-    after PostgreSQL committed. Messages of the chat created at or after `locked_at`
-    were stored by that batch (see store_one's `stored_since`)."""
+    after PostgreSQL committed, or before. `stored_ids` are the ids of the messages the
+    batch inserted: if they exist now, the batch was committed and they are its own
+    (message ids come from a sequence and are never handed out twice)."""
 
-    def __init__(self, locked_at: datetime) -> None:
-        super().__init__(f"commit outcome unknown (lock taken at {locked_at.isoformat()})")
-        self.locked_at = locked_at
+    def __init__(self, stored_ids: set[int]) -> None:
+        super().__init__(f"commit outcome unknown for messages {sorted(stored_ids)}")
+        self.stored_ids = stored_ids
 
 
 async def store_one(
-    engine: AsyncEngine, *, chat_id: int, send: Send, stored_since: datetime | None = None
+    engine: AsyncEngine, *, chat_id: int, send: Send, stored_ids: set[int] | None = None
 ) -> Outcome:
     """One send alone; when a parallel send with its id wins, that message is the answer.
 
-    After a CommitUncertain, pass its `locked_at` as `stored_since`: an earlier message
-    with this id created since then was stored by the uncertain batch, so it is this
-    send's own (new, to be announced), not a duplicate."""
+    After a CommitUncertain, pass its `stored_ids`: a message with this send's id that is
+    one of them was stored by the uncertain batch, so it is this send's own (new, to be
+    announced), not a duplicate. Its own COMMIT failing too is settled the same way."""
+    ours = set(stored_ids or ())
     try:
         outcome = (await store_batch(engine, chat_id=chat_id, sends=[send]))[0]
+    except CommitUncertain as exc:
+        ours |= exc.stored_ids
+        outcome = await lookup(
+            engine, chat_id=chat_id, sender_id=send.sender_id, client_msg_id=send.client_msg_id
+        )
     except IntegrityError as exc:
         if SENDER_KEY_CONSTRAINT not in str(exc.orig):
             raise
@@ -223,7 +227,7 @@ async def store_one(
             engine, chat_id=chat_id, sender_id=send.sender_id, client_msg_id=send.client_msg_id
         )
     message = outcome.message
-    if stored_since is not None and message is not None and message.created_at >= stored_since:
+    if message is not None and message.id in ours:
         return Outcome(is_member=outcome.is_member, message=message, is_new=True)
     return outcome
 
