@@ -5,6 +5,7 @@ import contextlib
 import os
 import secrets
 import tempfile
+import time
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -55,6 +56,11 @@ def _stored_secret(path: Path) -> str:
     if not path.exists():
         _create_secret_file(path)
     secret = path.read_text().strip()
+    for _ in range(10):  # another process may be writing it this moment
+        if len(secret) >= MIN_SECRET_LENGTH:
+            break
+        time.sleep(0.1)
+        secret = path.read_text().strip()
     if len(secret) < MIN_SECRET_LENGTH:
         raise ConfigurationError(
             f"{path} holds no usable JWT secret (under {MIN_SECRET_LENGTH} characters);"
@@ -78,9 +84,14 @@ def _create_secret_file(path: Path) -> None:
         except FileExistsError:
             pass  # another process won: use theirs
         except OSError:
-            # No hard links on this filesystem: exclusive creation still has one winner.
-            with contextlib.suppress(FileExistsError), open(path, "x") as file:
-                file.write(Path(draft).read_text())
+            # No hard links on this filesystem: exclusive creation still has one winner,
+            # though a reader may briefly find it empty (_stored_secret waits for it).
+            with contextlib.suppress(FileExistsError):
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+                with os.fdopen(fd, "w") as file:
+                    file.write(Path(draft).read_text())
+                    file.flush()
+                    os.fsync(file.fileno())
     finally:
         os.unlink(draft)
 

@@ -1,6 +1,7 @@
 """Where the JWT key comes from: JWT_SECRET, or a secret generated once into DATA_DIR."""
 
 import multiprocessing
+import os
 import stat
 from pathlib import Path
 from typing import Any
@@ -69,3 +70,20 @@ def test_an_empty_or_short_secret_file_is_refused_not_used(tmp_path: Path) -> No
     _stored_secret.cache_clear()
     with pytest.raises(ConfigurationError, match="delete it"):
         jwt_secret(_settings(tmp_path))
+
+
+def test_without_hard_links_the_secret_is_still_private_and_single(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_hard_links(src: object, dst: object) -> None:
+        raise PermissionError("this filesystem has no hard links")
+
+    monkeypatch.setattr(os, "link", no_hard_links)
+    path = tmp_path / "jwt_secret"
+    _create_secret_file(path)
+    first = path.read_text()
+    _create_secret_file(path)  # a second process, too late
+    assert path.read_text() == first
+    assert len(first) >= MIN_SECRET_LENGTH
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert list(tmp_path.iterdir()) == [path]
