@@ -187,12 +187,12 @@ async def test_a_user_who_comes_back_right_after_the_reap_is_not_announced_offli
     class ComesBack(RedisPresence):
         """Plays a new tab of each departed user connecting just after the reap."""
 
-        async def reap(self) -> list[Departure]:
-            departures = await super().reap()
+        async def reap_batch(self) -> tuple[int, list[Departure]]:
+            looked_at, departures = await super().reap_batch()
             for departure in departures:
                 await self.connected(departure.user_id, "tab-opened-just-then")
             reaped.extend(departures)
-            return departures
+            return looked_at, departures
 
     ttl = 0.6
     seen = Announcer()
@@ -241,3 +241,31 @@ async def test_a_process_that_has_served_no_socket_still_reaps_once_started(proc
 
     await wait_until(lambda: seen.departures)
     assert [d.user_id for d in seen.departures] == [3]
+
+
+async def test_departures_already_reaped_are_announced_when_a_later_batch_fails(processes):
+    class FailsSecondTime(RedisPresence):
+        """Plays Redis failing between two reap batches of one round."""
+
+        calls = 0
+
+        async def reap_batch(self) -> tuple[int, list[Departure]]:
+            self.calls += 1
+            if self.calls % 2 == 0:
+                raise redis.exceptions.ConnectionError("Redis went away")
+            return await super().reap_batch()
+
+    ttl = 0.6
+    seen = Announcer()
+    dead = processes(ttl)
+    await dead.connected(5, "dead-tab-of-5")
+    await dead.connected(6, "dead-tab-of-6")
+    await dead.stop()
+    alive = FailsSecondTime(REDIS_URL, dead._namespace, ttl=ttl, on_timeout=seen)
+    alive.REAP_BATCH = 1  # one user per batch: the second batch of a round fails
+    try:
+        await alive.start()
+        await wait_until(lambda: len(seen.departures) == 2)
+        assert sorted(d.user_id for d in seen.departures) == [5, 6]
+    finally:
+        await alive.stop()

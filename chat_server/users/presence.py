@@ -195,18 +195,34 @@ class RedisPresence:
             await asyncio.sleep(self._ttl / 3)
             try:
                 await self.renew()
-                departures = await self.reap()
-                # Someone who came back since may already have been announced online.
-                back = set(await self.online_among([d.user_id for d in departures]))
-                departures = [d for d in departures if d.user_id not in back]
+                await self._reap_and_announce()
             except aioredis.RedisError:
-                logger.warning("could not renew presence in Redis; retrying")
-                continue
-            if departures and self._on_timeout is not None:
-                try:
-                    await self._on_timeout(departures, self)
-                except Exception:  # the loop must outlive one failed announcement
-                    logger.exception("could not announce %d departures", len(departures))
+                logger.warning("could not renew or reap presence in Redis; retrying")
+
+    async def _reap_and_announce(self) -> None:
+        # Each batch is announced as soon as it is reaped: what Redis has handed over
+        # must not be lost with a later batch's error.
+        while True:
+            looked_at, departures = await self.reap_batch()
+            if departures:
+                await self._announce(departures)
+            # Every clean disconnect leaves a due entry too: go on until none is left.
+            if looked_at < self.REAP_BATCH:
+                return
+
+    async def _announce(self, departures: list[Departure]) -> None:
+        try:
+            # Someone who came back since may already have been announced online.
+            back = set(await self.online_among([d.user_id for d in departures]))
+        except aioredis.RedisError:
+            back = set()  # the announcement asks again for each user
+        departures = [d for d in departures if d.user_id not in back]
+        if not departures or self._on_timeout is None:
+            return
+        try:
+            await self._on_timeout(departures, self)
+        except Exception:  # the loop must outlive one failed announcement
+            logger.exception("could not announce %d departures", len(departures))
 
     async def renew(self) -> None:
         """Push back the expiry of this process's connections, re-adding any that Redis
@@ -221,21 +237,19 @@ class RedisPresence:
                 pipe.zadd(self._deadlines_key, {str(user_id): expires}, gt=True)
             await pipe.execute()
 
-    async def reap(self) -> list[Departure]:
-        """Forget expired connections; return the users who had no other (each is
-        returned by one process only, however many reap at once)."""
-        departures: list[Departure] = []
-        while True:
-            looked_at, *found = await self._reap_script(
-                keys=[self._deadlines_key],
-                args=[time.time(), f"{self._namespace}:presence:", self.REAP_BATCH],
-            )
-            for user_id, latest_expiry in zip(found[::2], found[1::2], strict=True):
-                last_seen = datetime.fromtimestamp(float(latest_expiry) - self._ttl, UTC)
-                departures.append(Departure(int(user_id), last_seen))
-            # Every clean disconnect leaves a due entry too: go on until none is left.
-            if int(looked_at) < self.REAP_BATCH:
-                return departures
+    async def reap_batch(self) -> tuple[int, list[Departure]]:
+        """Forget the expired connections of up to REAP_BATCH due users; return how many
+        users were looked at and those who had no other connection (each is returned by
+        one process only, however many reap at once)."""
+        looked_at, *found = await self._reap_script(
+            keys=[self._deadlines_key],
+            args=[time.time(), f"{self._namespace}:presence:", self.REAP_BATCH],
+        )
+        departures = [
+            Departure(int(user_id), datetime.fromtimestamp(float(expiry) - self._ttl, UTC))
+            for user_id, expiry in zip(found[::2], found[1::2], strict=True)
+        ]
+        return int(looked_at), departures
 
     async def stop(self) -> None:
         """Stop renewing and close the Redis client (at shutdown; tests also use it to
@@ -315,22 +329,29 @@ async def users_timed_out(
     """Announce offline the users whose connections died with their process, unless
     they have come back since (their "online" may already be out)."""
     for departure in departures:
-        async with sessions() as session:
-            await touch_last_seen(
-                session=session, user_id=departure.user_id, at=departure.last_seen
-            )
-            chat_ids = await chat_ids_of_user(session, departure.user_id)
-        # Asked last, right before the announcement: the user may have just reconnected.
-        if await presence.online_among([departure.user_id]):
-            continue
-        await publisher.publish(
-            PresenceChanged(
-                user_id=departure.user_id,
-                online=False,
-                last_seen=departure.last_seen.isoformat(),
-                chat_ids=chat_ids,
-            )
+        try:
+            await _timed_out(departure, presence, sessions=sessions, publisher=publisher)
+        except Exception:  # one user's failure must not cost the others their news
+            logger.exception("could not announce user %s offline", departure.user_id)
+
+
+async def _timed_out(
+    departure: Departure, presence: Presence, *, sessions: SessionFactory, publisher: Publisher
+) -> None:
+    async with sessions() as session:
+        await touch_last_seen(session=session, user_id=departure.user_id, at=departure.last_seen)
+        chat_ids = await chat_ids_of_user(session, departure.user_id)
+    # Asked last, right before the announcement: the user may have just reconnected.
+    if await presence.online_among([departure.user_id]):
+        return
+    await publisher.publish(
+        PresenceChanged(
+            user_id=departure.user_id,
+            online=False,
+            last_seen=departure.last_seen.isoformat(),
+            chat_ids=chat_ids,
         )
+    )
 
 
 async def _went_offline(
