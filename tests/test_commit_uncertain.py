@@ -151,3 +151,31 @@ async def test_a_send_whose_commit_never_arrived_is_stored_again_and_delivered_o
         await asyncio.sleep(0.3)  # a second copy would have arrived by now
         assert len(it.bob_tab.received["message"]) == 1
         assert await _rows(database_url) == ["second try"]
+
+
+async def test_a_read_whose_commit_reply_is_lost_still_tells_the_sender_once(
+    settings: Settings, database_url: str, relay: TcpRelay
+) -> None:
+    async with scene(settings, database_url, relay) as it:
+        alice_tab = it.alice_tabs[0]
+        sent = await alice_tab.call(
+            "send_message",
+            {"chat_id": it.chat_id, "text": "read me", "client_msg_id": str(uuid.uuid4())},
+        )
+        await it.bob_tab.wait_for("message")
+        relay.lose_reply_to_next(b"COMMIT")
+        ack = await it.bob_tab.call("read", {"chat_id": it.chat_id, "seq": 1})
+        assert relay.replies_lost == 1
+
+        assert ack == {"ok": True, "last_read_seq": 1}
+        [note] = await alice_tab.wait_for("messages_read")
+        assert note == {
+            "chat_id": it.chat_id,
+            "message_ids": [sent["message"]["id"]],
+            "up_to_seq": 1,
+        }
+        [receipt] = await alice_tab.wait_for("read_receipt")
+        assert receipt["last_read_seq"] == 1
+        await asyncio.sleep(0.3)  # a second copy would have arrived by now
+        assert len(alice_tab.received["messages_read"]) == 1
+        assert len(alice_tab.received["read_receipt"]) == 1

@@ -1,11 +1,14 @@
 """Read status from watermarks: which messages have just become read by everyone."""
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from sqlalchemy import BigInteger, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from chat_server.chats.models import Chat
@@ -42,9 +45,10 @@ async def complete_reads(session: AsyncSession, *, chat_id: int) -> list[Message
 
 
 # Only a member's read takes the lock: anyone else could hold up the chat's sends.
+# Also names the transaction, so that a COMMIT whose reply is lost can be looked up.
 _LOCK_CHAT = text(
     """
-    SELECT 1 FROM chats
+    SELECT CAST(pg_current_xact_id() AS text) AS xact FROM chats
     WHERE id = :chat_id AND EXISTS (
         SELECT 1 FROM chat_members
         WHERE chat_id = :chat_id AND user_id = ANY (CAST(:user_ids AS bigint[]))
@@ -52,6 +56,8 @@ _LOCK_CHAT = text(
     FOR UPDATE
     """
 ).bindparams(bindparam("chat_id", type_=BigInteger), bindparam("user_ids", type_=ARRAY(BigInteger)))
+
+_XACT_STATUS = text("SELECT pg_xact_status(CAST(CAST(:xact AS text) AS xid8))")
 
 # The one statement of the read rule (DESIGN.md invariant 3). Runs under the chat row
 # lock, so (read committed) its snapshot sees every watermark moved before these. The
@@ -159,11 +165,20 @@ async def move_watermarks(
         "low": None,
         "high": None,
     }
-    async with engine.begin() as conn:
-        locked = (await conn.execute(_LOCK_CHAT, params)).first()
-        if locked is None:  # none of them is a member
-            return [None for _ in reads]
-        rows = (await conn.execute(_MOVE_WATERMARKS, params)).all()
+    rows: Sequence[Row[Any]] | None = None
+    xact: str | None = None
+    try:
+        async with engine.begin() as conn:
+            locked = (await conn.execute(_LOCK_CHAT, params)).first()
+            if locked is None:  # none of them is a member
+                return [None for _ in reads]
+            xact = locked.xact
+            rows = (await conn.execute(_MOVE_WATERMARKS, params)).all()
+    except Exception:
+        # A COMMIT whose reply was lost may still have happened; then these results
+        # stand and must be announced (a retry would find nothing left to move).
+        if rows is None or xact is None or not await _committed(engine, xact):
+            raise
     moves = {
         row.user_id: WatermarkMove(row.user_id, row.previous, row.current)
         for row in rows
@@ -176,6 +191,20 @@ async def move_watermarks(
         carrier = max((m for m in moves.values() if m.moved), key=lambda m: m.user_id)
         moves[carrier.user_id] = replace(carrier, newly_read=newly_read)
     return [moves.get(read.user_id) for read in reads]
+
+
+async def _committed(engine: AsyncEngine, xact: str) -> bool:
+    """Whether the transaction `xact` committed; False when that cannot be found out."""
+    try:
+        async with engine.connect() as conn:
+            for _ in range(50):  # the server may still be finishing the dropped session
+                status = (await conn.execute(_XACT_STATUS, {"xact": xact})).scalar()
+                if status != "in progress":
+                    return bool(status == "committed")
+                await asyncio.sleep(0.02)
+    except Exception:
+        return False
+    return False
 
 
 def _by_sender(chat_id: int, reads: Iterable[tuple[int, int, int]]) -> list[MessagesRead]:
