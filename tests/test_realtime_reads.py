@@ -154,3 +154,23 @@ async def test_new_chat_mates_learn_who_of_them_is_online(http, users, connect):
     assert _online(carol_tab) == {alice.id}  # not Dave (offline), not herself
     assert _online(alice_tab) == {bob.id, carol.id}
     assert _online(bob_tab) == {alice.id}  # Bob is in no chat with Carol
+    # Carol also hears when Dave was last seen (never); nobody hears of Carol offline.
+    about_dave = [p for p in carol_tab.received["presence"] if p["user_id"] == dave.id]
+    assert about_dave == [{"user_id": dave.id, "online": False, "last_seen": None}]
+    assert all(p["user_id"] != carol.id for p in carol_tab.received["presence"])
+
+
+async def test_a_new_chat_mate_who_is_offline_comes_with_when_they_were_last_seen(
+    http, users, connect
+):
+    alice, bob = await users("Alice", "Bob")
+    bob_tab = await connect(bob)
+    await bob_tab.disconnect()  # Bob has been online, and is not now
+    bob_seen = (await http.get("/users/me", headers=bob.headers)).json()["last_seen_at"]
+    alice_tab = await connect(alice)
+
+    await private_chat(http, alice, bob)
+
+    [heard] = await alice_tab.wait_for("presence")
+    assert heard["user_id"] == bob.id and heard["online"] is False
+    assert datetime.fromisoformat(heard["last_seen"]) == datetime.fromisoformat(bob_seen)

@@ -22,6 +22,9 @@ class MemberOut(BaseModel):
     role: Literal["owner", "member"]
     joined_at: datetime
     last_read_seq: int
+    # When they were last online (null: never); whether they are online now comes
+    # through `presence` events.
+    last_seen_at: datetime | None = None
 
 
 class ChatOut(BaseModel):

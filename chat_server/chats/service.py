@@ -141,7 +141,7 @@ def _peer_name(chat: ChatOut, viewer_id: int) -> str | None:
 async def describe_chat(session: AsyncSession, chat: Chat) -> ChatOut:
     """The chat as everyone in it sees it (a private chat has no name of its own)."""
     rows = await session.execute(
-        select(ChatMember, User.name)
+        select(ChatMember, User.name, User.last_seen_at)
         .join(User, User.id == ChatMember.user_id)
         .where(ChatMember.chat_id == chat.id)
         .order_by(ChatMember.joined_at, ChatMember.user_id)
@@ -153,8 +153,9 @@ async def describe_chat(session: AsyncSession, chat: Chat) -> ChatOut:
             role=member.role,
             joined_at=member.joined_at,
             last_read_seq=member.last_read_seq,
+            last_seen_at=last_seen_at,
         )
-        for member, name in rows.all()
+        for member, name, last_seen_at in rows.all()
     ]
     group_id = None
     if chat.type == GROUP:

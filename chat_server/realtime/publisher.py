@@ -107,25 +107,31 @@ class SocketPublisher:
                     )
 
     async def _introduce(self, event: ChatJoined) -> None:
-        """New chat-mates hear who of each other is online: presence otherwise only
-        moves when someone connects or disconnects."""
+        """New chat-mates hear of each other: who is online, and when the others were
+        last seen. Presence otherwise only moves when someone connects or disconnects."""
         if self._presence is None:
             return
-        member_ids = [int(member["user_id"]) for member in event.chat.get("members", [])]
+        members = event.chat.get("members", [])
+        last_seen = {int(m["user_id"]): m.get("last_seen_at") for m in members}
         try:
-            online = await self._presence.online_among(member_ids)
+            online = await self._presence.online_among(list(last_seen))
         except Exception:  # the join itself is done; dots catch up on the next connect
             logger.exception("presence lookup for chat %s failed", event.chat_id)
             return
         now = datetime.now(UTC).isoformat()
         joiners, up = set(event.user_ids), set(online)
         for receiver in online:  # the others have no socket to tell
-            # A joiner hears of everyone online; those already there, of the joiners.
-            news = up if receiver in joiners else up & joiners
+            # A joiner hears of everyone; those already there, of the joiners.
+            news = set(last_seen) if receiver in joiners else joiners
             for user_id in sorted(news - {receiver}):
+                is_online = user_id in up
                 await self._sio.emit(
                     "presence",
-                    {"user_id": user_id, "online": True, "last_seen": now},
+                    {
+                        "user_id": user_id,
+                        "online": is_online,
+                        "last_seen": now if is_online else last_seen.get(user_id),
+                    },
                     room=user_room(receiver),
                 )
 
