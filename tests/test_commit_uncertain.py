@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import httpx
@@ -16,7 +17,7 @@ from sqlalchemy.engine import make_url
 from chat_server.config import Settings
 from chat_server.users.presence import LocalPresence
 from tests.conftest import free_port
-from tests.helpers import plain_dsn, private_chat, register
+from tests.helpers import TestUser, plain_dsn, private_chat, register
 from tests.in_process import serving
 from tests.sockets import RecordingClient, connected
 from tests.tcp_relay import TcpRelay
@@ -46,7 +47,9 @@ class Scene:
     """The server on the relayed database; Alice (with `tabs` sockets) and Bob share a
     private chat, and Bob's socket records what he receives."""
 
+    url: str
     chat_id: int
+    alice: TestUser
     alice_tabs: list[RecordingClient]
     bob_tab: RecordingClient
 
@@ -62,7 +65,7 @@ async def scene(
         sockets = [await connected(url, alice.token) for _ in range(tabs)]
         sockets.append(await connected(url, bob.token))
         try:
-            yield Scene(chat_id, sockets[:-1], sockets[-1])
+            yield Scene(url, chat_id, alice, sockets[:-1], sockets[-1])
         finally:
             for socket in sockets:
                 await socket.disconnect()
@@ -179,3 +182,104 @@ async def test_a_read_whose_commit_reply_is_lost_still_tells_the_sender_once(
         await asyncio.sleep(0.3)  # a second copy would have arrived by now
         assert len(alice_tab.received["messages_read"]) == 1
         assert len(alice_tab.received["read_receipt"]) == 1
+
+
+async def _send(tab: RecordingClient, chat_id: int, text: str) -> dict[str, Any]:
+    payload = {"chat_id": chat_id, "text": text, "client_msg_id": str(uuid.uuid4())}
+    ack: dict[str, Any] = await tab.call("send_message", payload)
+    return ack
+
+
+async def _delivered_once(tab: RecordingClient, ack: dict[str, Any]) -> None:
+    [delivered] = await tab.wait_for("message")
+    assert delivered["id"] == ack["message"]["id"]
+    await asyncio.sleep(0.3)  # a second copy would have arrived by now
+    assert len(tab.received["message"]) == 1
+
+
+async def test_a_send_is_stored_once_when_its_retry_also_loses_its_commit(
+    settings: Settings, database_url: str, relay: TcpRelay
+) -> None:
+    async with scene(settings, database_url, relay) as it:
+        relay.lose_next(b"COMMIT", times=2)  # the batch's and the first retry's
+        ack = await _send(it.alice_tabs[0], it.chat_id, "third time lucky")
+        assert relay.requests_lost == 2
+
+        assert ack["ok"] is True and ack["duplicate"] is False
+        await _delivered_once(it.bob_tab, ack)
+        assert await _rows(database_url) == ["third time lucky"]
+
+
+async def test_a_send_whose_commit_replies_are_lost_twice_is_still_announced_once(
+    settings: Settings, database_url: str, relay: TcpRelay
+) -> None:
+    async with scene(settings, database_url, relay) as it:
+        relay.lose_reply_to_next(b"COMMIT", times=2)  # the batch's and the first retry's
+        ack = await _send(it.alice_tabs[0], it.chat_id, "stored the first time")
+        assert relay.replies_lost == 2
+
+        assert ack["ok"] is True and ack["duplicate"] is False
+        await _delivered_once(it.bob_tab, ack)
+        assert await _rows(database_url) == ["stored the first time"]
+
+
+async def test_a_stored_send_is_announced_even_if_its_sender_is_removed_before_the_retry(
+    settings: Settings, database_url: str, relay: TcpRelay
+) -> None:
+    async with scene(settings, database_url, relay) as it:
+        # Stands for a removal from a group: the member row goes, under the chat lock.
+        async def remove_the_sender() -> None:
+            conn = await asyncpg.connect(plain_dsn(database_url))
+            try:
+                async with conn.transaction():
+                    await conn.execute("SELECT 1 FROM chats WHERE id = $1 FOR UPDATE", it.chat_id)
+                    await conn.execute(
+                        "DELETE FROM chat_members WHERE chat_id = $1 AND user_id = $2",
+                        it.chat_id,
+                        it.alice.id,
+                    )
+            finally:
+                await conn.close()
+
+        relay.lose_reply_to_next(b"COMMIT", then=remove_the_sender)
+        ack = await _send(it.alice_tabs[0], it.chat_id, "sent while still a member")
+        assert relay.replies_lost == 1
+
+        assert ack["ok"] is True and ack["duplicate"] is False
+        await _delivered_once(it.bob_tab, ack)
+        assert await _rows(database_url) == ["sent while still a member"]
+
+
+async def test_after_a_lost_commit_the_same_id_used_in_another_chat_meanwhile_is_not_ours(
+    settings: Settings, database_url: str, relay: TcpRelay
+) -> None:
+    """The batch was undone; before its retry, the sender used the same client id in
+    another chat. That message is not the batch's: the retry is a conflict, and nothing
+    of the other chat is shown in this one."""
+    async with (
+        scene(settings, database_url, relay) as it,
+        httpx.AsyncClient(base_url=it.url) as http,
+    ):
+        carol = await register(http, "Carol")
+        other_chat = await private_chat(http, it.alice, carol)
+        key = str(uuid.uuid4())
+
+        async def same_id_elsewhere() -> None:
+            sent = await http.post(
+                f"/chats/{other_chat}/messages",
+                json={"text": "for Carol", "client_msg_id": key},
+                headers=it.alice.headers,
+            )
+            assert sent.status_code == 201, sent.text
+
+        relay.lose_next(b"COMMIT", then=same_id_elsewhere)
+        ack = await it.alice_tabs[0].call(
+            "send_message", {"chat_id": it.chat_id, "text": "for Bob", "client_msg_id": key}
+        )
+        assert relay.requests_lost == 1
+
+        assert ack["ok"] is False, ack
+        assert ack["error"]["code"] == "idempotency_conflict"
+        await asyncio.sleep(0.3)  # nothing may reach Bob
+        assert it.bob_tab.received["message"] == []
+        assert await _rows(database_url) == ["for Carol"]

@@ -1,6 +1,5 @@
 """Read status from watermarks: which messages have just become read by everyone."""
 
-import asyncio
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -58,6 +57,9 @@ _LOCK_CHAT = text(
 ).bindparams(bindparam("chat_id", type_=BigInteger), bindparam("user_ids", type_=ARRAY(BigInteger)))
 
 _XACT_STATUS = text("SELECT pg_xact_status(CAST(CAST(:xact AS text) AS xid8))")
+_WAIT_FOR_CHAT = text("SELECT 1 FROM chats WHERE id = :chat_id FOR SHARE").bindparams(
+    bindparam("chat_id", type_=BigInteger)
+)
 
 # The one statement of the read rule (DESIGN.md invariant 3). Runs under the chat row
 # lock, so (read committed) its snapshot sees every watermark moved before these. The
@@ -177,7 +179,7 @@ async def move_watermarks(
     except Exception:
         # A COMMIT whose reply was lost may still have happened; then these results
         # stand and must be announced (a retry would find nothing left to move).
-        if rows is None or xact is None or not await _committed(engine, xact):
+        if rows is None or xact is None or not await _committed(engine, chat_id, xact):
             raise
     moves = {
         row.user_id: WatermarkMove(row.user_id, row.previous, row.current)
@@ -193,18 +195,16 @@ async def move_watermarks(
     return [moves.get(read.user_id) for read in reads]
 
 
-async def _committed(engine: AsyncEngine, xact: str) -> bool:
+async def _committed(engine: AsyncEngine, chat_id: int, xact: str) -> bool:
     """Whether the transaction `xact` committed; False when that cannot be found out."""
     try:
-        async with engine.connect() as conn:
-            for _ in range(50):  # the server may still be finishing the dropped session
-                status = (await conn.execute(_XACT_STATUS, {"xact": xact})).scalar()
-                if status != "in progress":
-                    return bool(status == "committed")
-                await asyncio.sleep(0.02)
+        async with engine.begin() as conn:
+            # It held the chat row lock: once this share lock is granted, it has ended.
+            await conn.execute(_WAIT_FOR_CHAT, {"chat_id": chat_id})
+            status = (await conn.execute(_XACT_STATUS, {"xact": xact})).scalar()
     except Exception:
         return False
-    return False
+    return bool(status == "committed")
 
 
 def _by_sender(chat_id: int, reads: Iterable[tuple[int, int, int]]) -> list[MessagesRead]:

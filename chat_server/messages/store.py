@@ -203,6 +203,11 @@ class CommitUncertain(Exception):
         self.stored_ids = stored_ids
 
 
+# How many times store_one tries when its own COMMIT keeps failing; then the send fails
+# as a whole (the client retries with the same id).
+SETTLE_ATTEMPTS = 3
+
+
 async def store_one(
     engine: AsyncEngine, *, chat_id: int, send: Send, stored_ids: set[int] | None = None
 ) -> Outcome:
@@ -210,26 +215,37 @@ async def store_one(
 
     After a CommitUncertain, pass its `stored_ids`: a message with this send's id that is
     one of them was stored by the uncertain batch, so it is this send's own (new, to be
-    announced), not a duplicate. Its own COMMIT failing too is settled the same way."""
+    announced), not a duplicate, even if its sender has been removed since."""
     ours = set(stored_ids or ())
-    try:
-        outcome = (await store_batch(engine, chat_id=chat_id, sends=[send]))[0]
-    except CommitUncertain as exc:
-        ours |= exc.stored_ids
-        outcome = await lookup(
-            engine, chat_id=chat_id, sender_id=send.sender_id, client_msg_id=send.client_msg_id
-        )
-    except IntegrityError as exc:
-        if SENDER_KEY_CONSTRAINT not in str(exc.orig):
-            raise
-        # The winner committed after our snapshot: read it.
-        return await lookup(
-            engine, chat_id=chat_id, sender_id=send.sender_id, client_msg_id=send.client_msg_id
-        )
+    for attempt in range(1, SETTLE_ATTEMPTS + 1):
+        try:
+            outcome = (await store_batch(engine, chat_id=chat_id, sends=[send]))[0]
+            break
+        except CommitUncertain as exc:
+            # The next attempt waits on the chat lock until that transaction has ended,
+            # then sees whatever it stored.
+            ours |= exc.stored_ids
+            if attempt == SETTLE_ATTEMPTS:
+                raise
+        except IntegrityError as exc:
+            if SENDER_KEY_CONSTRAINT not in str(exc.orig):
+                raise
+            # The winner committed after our snapshot: read it.
+            outcome = await _lookup_send(engine, chat_id, send)
+            break
+    if ours and outcome.message is None:
+        # Refused now (its sender was removed meanwhile), perhaps stored before that.
+        outcome = await _lookup_send(engine, chat_id, send)
     message = outcome.message
     if message is not None and message.id in ours:
-        return Outcome(is_member=outcome.is_member, message=message, is_new=True)
+        return Outcome(is_member=True, message=message, is_new=True)
     return outcome
+
+
+async def _lookup_send(engine: AsyncEngine, chat_id: int, send: Send) -> Outcome:
+    return await lookup(
+        engine, chat_id=chat_id, sender_id=send.sender_id, client_msg_id=send.client_msg_id
+    )
 
 
 async def _store_batch(conn: AsyncConnection, chat_id: int, sends: Sequence[Send]) -> list[Outcome]:
