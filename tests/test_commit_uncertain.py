@@ -190,11 +190,14 @@ async def _send(tab: RecordingClient, chat_id: int, text: str) -> dict[str, Any]
     return ack
 
 
-async def _delivered_once(tab: RecordingClient, ack: dict[str, Any]) -> None:
-    [delivered] = await tab.wait_for("message")
+async def _new_and_delivered_once(it: Scene, ack: dict[str, Any], database_url: str) -> None:
+    """The send was answered as new, Bob got it exactly once, and it is the only row."""
+    assert ack["ok"] is True and ack["duplicate"] is False
+    [delivered] = await it.bob_tab.wait_for("message")
     assert delivered["id"] == ack["message"]["id"]
     await asyncio.sleep(0.3)  # a second copy would have arrived by now
-    assert len(tab.received["message"]) == 1
+    assert len(it.bob_tab.received["message"]) == 1
+    assert await _rows(database_url) == [ack["message"]["text"]]
 
 
 async def test_a_send_is_stored_once_when_its_retry_also_loses_its_commit(
@@ -205,9 +208,7 @@ async def test_a_send_is_stored_once_when_its_retry_also_loses_its_commit(
         ack = await _send(it.alice_tabs[0], it.chat_id, "third time lucky")
         assert relay.requests_lost == 2
 
-        assert ack["ok"] is True and ack["duplicate"] is False
-        await _delivered_once(it.bob_tab, ack)
-        assert await _rows(database_url) == ["third time lucky"]
+        await _new_and_delivered_once(it, ack, database_url)
 
 
 async def test_a_send_whose_commit_replies_are_lost_twice_is_still_announced_once(
@@ -218,9 +219,7 @@ async def test_a_send_whose_commit_replies_are_lost_twice_is_still_announced_onc
         ack = await _send(it.alice_tabs[0], it.chat_id, "stored the first time")
         assert relay.replies_lost == 2
 
-        assert ack["ok"] is True and ack["duplicate"] is False
-        await _delivered_once(it.bob_tab, ack)
-        assert await _rows(database_url) == ["stored the first time"]
+        await _new_and_delivered_once(it, ack, database_url)
 
 
 async def test_a_stored_send_is_announced_even_if_its_sender_is_removed_before_the_retry(
@@ -245,9 +244,7 @@ async def test_a_stored_send_is_announced_even_if_its_sender_is_removed_before_t
         ack = await _send(it.alice_tabs[0], it.chat_id, "sent while still a member")
         assert relay.replies_lost == 1
 
-        assert ack["ok"] is True and ack["duplicate"] is False
-        await _delivered_once(it.bob_tab, ack)
-        assert await _rows(database_url) == ["sent while still a member"]
+        await _new_and_delivered_once(it, ack, database_url)
 
 
 async def test_after_a_lost_commit_the_same_id_used_in_another_chat_meanwhile_is_not_ours(
