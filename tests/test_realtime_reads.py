@@ -114,6 +114,7 @@ async def test_a_new_socket_learns_which_contacts_are_online_and_when_the_rest_w
     await connect(carol)  # online, but shares no chat with bob
     dave_tab = await connect(dave)
     await dave_tab.disconnect()  # seen, now offline; Erin was never seen
+    dave_seen = await _last_seen_once_offline(http, dave)
     bob_tab = await connect(bob)
     snapshot = await bob_tab.wait_for("presence", lambda items: len(items) >= 3)
     await asyncio.sleep(0.2)
@@ -122,9 +123,18 @@ async def test_a_new_socket_learns_which_contacts_are_online_and_when_the_rest_w
         (dave.id, False),
         (erin.id, False),
     ]
-    dave_seen = (await http.get("/users/me", headers=dave.headers)).json()["last_seen_at"]
     assert datetime.fromisoformat(snapshot[1]["last_seen"]) == datetime.fromisoformat(dave_seen)
     assert snapshot[0]["last_seen"] and snapshot[2]["last_seen"] is None
+
+
+async def _last_seen_once_offline(http, user) -> str:
+    """The server handles a disconnect after the client has gone: wait for it."""
+    for _ in range(200):
+        seen = (await http.get("/users/me", headers=user.headers)).json()["last_seen_at"]
+        if seen is not None:
+            return str(seen)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{user.name} was never marked offline")
 
 
 def _online(tab) -> set[int]:
@@ -166,7 +176,7 @@ async def test_a_new_chat_mate_who_is_offline_comes_with_when_they_were_last_see
     alice, bob = await users("Alice", "Bob")
     bob_tab = await connect(bob)
     await bob_tab.disconnect()  # Bob has been online, and is not now
-    bob_seen = (await http.get("/users/me", headers=bob.headers)).json()["last_seen_at"]
+    bob_seen = await _last_seen_once_offline(http, bob)
     alice_tab = await connect(alice)
 
     await private_chat(http, alice, bob)
