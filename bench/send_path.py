@@ -47,7 +47,7 @@ from bench.load import Database, database  # noqa: E402
 from chat_server.chats.models import Chat, ChatMember  # noqa: E402
 from chat_server.db import make_engine, make_session_factory  # noqa: E402
 from chat_server.events import NullPublisher  # noqa: E402
-from chat_server.messages import service, store  # noqa: E402
+from chat_server.messages import read_status, service, store  # noqa: E402
 from chat_server.messages.models import Message  # noqa: E402
 
 CHATS, MEMBERS = 10, 10
@@ -185,12 +185,13 @@ def _compiled(statement: TextClause) -> tuple[str, list[str]]:
 
 def _raw_sender(pool: asyncpg.Pool) -> Sender:
     sql, order = _compiled(store.STORE_BATCH)
-    lock_sql, lock_order = _compiled(store.LOCK_CHAT)
+    lock_sql, lock_order = _compiled(read_status.LOCK_CHAT_FOR_MEMBERS)
 
     async def send(sender_id: int, chat_id: int, text: str, key: uuid.UUID) -> object:
         values = {
             "chat_id": chat_id,
             "sender_ids": [sender_id],
+            "user_ids": [sender_id],
             "texts": [text],
             "client_msg_ids": [key],
         }

@@ -43,9 +43,13 @@ async def complete_reads(session: AsyncSession, *, chat_id: int) -> list[Message
     )
 
 
-# Only a member's read takes the lock: anyone else could hold up the chat's sends.
-# Also names the transaction, so that a COMMIT whose reply is lost can be looked up.
-_LOCK_CHAT = text(
+# The chat row lock for a batch of sends or reads, in a statement of its own: a
+# statement's snapshot is fixed when it starts, so a membership check in a statement
+# that waited for the lock would not see a removal committed during the wait. Only a
+# batch with a member among `user_ids` takes it (a row comes back): anyone else's
+# requests must not hold up the chat. Names the transaction, so that a COMMIT whose
+# reply is lost can be looked up.
+LOCK_CHAT_FOR_MEMBERS = text(
     """
     SELECT CAST(pg_current_xact_id() AS text) AS xact FROM chats
     WHERE id = :chat_id AND EXISTS (
@@ -171,7 +175,7 @@ async def move_watermarks(
     xact: str | None = None
     try:
         async with engine.begin() as conn:
-            locked = (await conn.execute(_LOCK_CHAT, params)).first()
+            locked = (await conn.execute(LOCK_CHAT_FOR_MEMBERS, params)).first()
             if locked is None:  # none of them is a member
                 return [None for _ in reads]
             xact = locked.xact

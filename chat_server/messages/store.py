@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.types import TypeEngine
 
+from chat_server.messages.read_status import LOCK_CHAT_FOR_MEMBERS
 from chat_server.messages.schemas import MessageOut
 
 SENDER_KEY_CONSTRAINT = "uq_messages_sender_id_client_msg_id"
@@ -34,32 +35,9 @@ _MESSAGE_COLUMNS: dict[str, TypeEngine[Any] | type[TypeEngine[Any]]] = {
     "client_msg_id": Uuid,
 }
 
-# Takes the lock in a statement of its own: a statement's snapshot is fixed when it
-# starts, so a membership check in the statement that waits for the lock would not see
-# a removal (or a send) committed during the wait, and a member just removed could
-# still send. Membership changes hold this lock too (read_status.lock_chat).
-# Only a batch with a member among its senders takes the lock (a row comes back): a
-# stranger's sends must not hold up the chat.
-LOCK_CHAT = (
-    text(
-        """
-        SELECT true AS locked FROM chats
-        WHERE id = :chat_id AND EXISTS (
-            SELECT 1 FROM chat_members
-            WHERE chat_id = :chat_id AND user_id = ANY (CAST(:sender_ids AS bigint[]))
-        )
-        FOR UPDATE
-        """
-    )
-    .bindparams(
-        bindparam("chat_id", type_=BigInteger), bindparam("sender_ids", type_=ARRAY(BigInteger))
-    )
-    .columns(locked=Boolean)
-)
-
-# Runs after LOCK_CHAT in the same transaction. Rows come back of three kinds:
-# 'stored' (new), 'earlier' (the id was used before) and 'member' (a sender who is a
-# member of the chat). clock_timestamp() is read under the lock, so seq order and
+# Runs after read_status.LOCK_CHAT_FOR_MEMBERS in the same transaction. Rows come back
+# of three kinds: 'stored' (new), 'earlier' (the id was used before) and 'member' (a
+# sender who is a member of the chat). clock_timestamp() is read under the lock, so seq order and
 # send-time order agree (a batch shares one time). A send with one of these ids into
 # another chat, committed after this snapshot, makes the INSERT fail on the unique
 # constraint, which rolls the transaction back, seqs included: no gaps.
@@ -179,8 +157,8 @@ async def store_batch(engine: AsyncEngine, *, chat_id: int, sends: Sequence[Send
     outcomes: list[Outcome] | None = None
     try:
         async with engine.begin() as conn:
-            params = {"chat_id": chat_id, "sender_ids": [send.sender_id for send in sends]}
-            if (await conn.execute(LOCK_CHAT, params)).first() is None:
+            params = {"chat_id": chat_id, "user_ids": [send.sender_id for send in sends]}
+            if (await conn.execute(LOCK_CHAT_FOR_MEMBERS, params)).first() is None:
                 # No member sends (or no chat): refused, never stored without the lock.
                 return [Outcome(is_member=False, message=None, is_new=False) for _ in sends]
             outcomes = await _store_batch(conn, chat_id, sends)
