@@ -339,26 +339,26 @@ async def _timed_out(
     departure: Departure, presence: Presence, *, sessions: SessionFactory, publisher: Publisher
 ) -> None:
     async with sessions() as session:
-        await touch_last_seen(session=session, user_id=departure.user_id, at=departure.last_seen)
-        chat_ids = await chat_ids_of_user(session, departure.user_id)
-    # Asked last, right before the announcement: the user may have just reconnected.
-    if await presence.online_among([departure.user_id]):
-        return
-    await publisher.publish(
-        PresenceChanged(
-            user_id=departure.user_id,
-            online=False,
-            last_seen=departure.last_seen.isoformat(),
-            chat_ids=chat_ids,
+        await _went_offline(
+            session, publisher, departure.user_id, departure.last_seen, unless_back=presence
         )
-    )
 
 
 async def _went_offline(
-    session: AsyncSession, publisher: Publisher, user_id: int, last_seen: datetime
+    session: AsyncSession,
+    publisher: Publisher,
+    user_id: int,
+    last_seen: datetime,
+    *,
+    unless_back: Presence | None = None,
 ) -> None:
+    """Store last_seen and announce the user offline; with `unless_back`, not if they
+    are online again by the time of the announcement."""
     await touch_last_seen(session=session, user_id=user_id, at=last_seen)
     chat_ids = await chat_ids_of_user(session, user_id)
+    # Asked last, right before the announcement: the user may have just reconnected.
+    if unless_back is not None and await unless_back.online_among([user_id]):
+        return
     await publisher.publish(
         PresenceChanged(
             user_id=user_id, online=False, last_seen=last_seen.isoformat(), chat_ids=chat_ids
