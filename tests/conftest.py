@@ -1,14 +1,11 @@
-"""Shared fixtures: a real PostgreSQL (embedded, or TEST_DATABASE_URL's server), the
-ASGI app for in-process REST tests, and a real uvicorn process for socket tests."""
+"""The fixtures every feature folder shares: a real PostgreSQL (embedded, or
+TEST_DATABASE_URL's server) with empty tables for each test, the ASGI app for in-process
+REST tests, and one real server process for socket tests. Helpers live in tests/support/."""
 
 import asyncio
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -24,28 +21,11 @@ from chat_server.app import create_app
 from chat_server.config import Settings
 from chat_server.embedded_db import ensure_database, start_embedded_server, with_database
 from chat_server.migrate import upgrade_to_head
-from tests.helpers import LiveServer, plain_dsn
-from tests.realtime_fixtures import connect, http, users  # noqa: F401  (fixtures)
+from tests.support.db import plain_dsn
+from tests.support.fixtures import connect, http, users  # noqa: F401  (fixtures)
+from tests.support.servers import LiveServer, server_process, settings_env
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-TEST_JWT_SECRET = "test-only-secret-" + uuid.uuid4().hex
 TABLES = "messages, chat_members, groups, chats, users"
-
-
-def settings_env(database_url: str, data_dir: Path) -> dict[str, str]:
-    """Settings for every server the tests start: cheap hashing, no rate limit noise."""
-    return {
-        "DATABASE_URL": database_url,
-        "JWT_SECRET": TEST_JWT_SECRET,
-        "PASSWORD_HASH_TIME_COST": "1",
-        "PASSWORD_HASH_MEMORY_KIB": "8",
-        "MESSAGE_RATE_LIMIT": "100000/second",
-        "LOGIN_RATE_LIMIT": "100000/second",
-        "LOGIN_ADDRESS_RATE_LIMIT": "100000/second",
-        "REGISTER_RATE_LIMIT": "100000/second",
-        "DATA_DIR": str(data_dir),
-        "LOG_LEVEL": "warning",
-    }
 
 
 @pytest.fixture(scope="session")
@@ -119,65 +99,8 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def server_env(env: dict[str, str]) -> dict[str, str]:
-    """The environment for a server process: the test settings, nothing from a developer's
-    `.env` (the process runs in another folder) and no inherited REDIS_URL."""
-    full_env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), **env}
-    for name in ("TEST_DATABASE_URL", "REDIS_URL"):
-        if name not in env:
-            full_env.pop(name, None)
-    return full_env
-
-
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    """`python -m chat_server serve` as a real process, exactly as users run it."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "chat_server", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=env["DATA_DIR"],
-        env=server_env(env),
-        start_new_session=True,
-    )
-
-
-def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
-        try:
-            if httpx.get(base_url + "/ready", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{base_url} did not become ready")
-
-
-def stop_server(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture(scope="session")
 def live_server(database_url: str, data_dir: Path) -> Iterator[LiveServer]:
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = settings_env(database_url, data_dir)
-    env["CORS_ORIGINS"] = base_url
-    process = start_server(env, port)
-    try:
-        wait_ready(base_url, process)
-        yield LiveServer(base_url=base_url, port=port, process=process)
-    finally:
-        stop_server(process)
+    """One real server process for the whole session."""
+    with server_process(database_url, data_dir) as server:
+        yield server

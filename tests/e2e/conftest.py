@@ -7,7 +7,6 @@ fresh browser context, so two users never share storage or a socket.
 import asyncio
 import os
 import re
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,8 @@ from playwright.async_api import (
     expect,
 )
 
-from tests.helpers import PASSWORD, LiveServer, TestUser
+from tests.support.api import PASSWORD, TestUser, register
+from tests.support.servers import LiveServer
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -76,18 +76,8 @@ async def api(live_server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def register_user(api: httpx.AsyncClient, name: str) -> TestUser:
-    """Register and log in over REST; the email is unique, whatever the name holds."""
-    email = f"user-{uuid.uuid4().hex[:10]}@example.com"
-    response = await api.post(
-        "/auth/register", json={"name": name, "email": email, "password": PASSWORD}
-    )
-    assert response.status_code == 201, response.text
-    user_id = response.json()["id"]
-    response = await api.post("/auth/login", json={"email": email, "password": PASSWORD})
-    assert response.status_code == 200, response.text
-    token = response.json()["access_token"]
-    headers = {"Authorization": f"Bearer {token}"}
-    return TestUser(id=user_id, name=name, email=email, token=token, headers=headers)
+    """Register and log in over REST (the one `register` of tests/support)."""
+    return await register(api, name)
 
 
 @dataclass

@@ -12,7 +12,7 @@ import httpx
 from playwright.async_api import Locator, Page, Route, expect
 
 from tests.e2e.conftest import PHONE, OpenAs, Person, Screenshots, register_user
-from tests.helpers import TestUser
+from tests.support.api import TestUser
 
 
 def chat_item(page: Page, title: str) -> Locator:

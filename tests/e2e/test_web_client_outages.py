@@ -6,8 +6,8 @@ from playwright.async_api import Browser, expect
 
 from chat_server.config import Settings
 from tests.e2e.conftest import DESKTOP
-from tests.helpers import PASSWORD, register
-from tests.in_process import FlakyPresence, serving
+from tests.support.api import PASSWORD, register
+from tests.support.servers import FlakyPresence, serving
 
 
 async def test_the_page_keeps_retrying_when_the_server_refuses_a_connect_for_a_moment(

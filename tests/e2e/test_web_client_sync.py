@@ -27,7 +27,7 @@ from tests.e2e.test_web_client import (
     send,
     start_private_chat,
 )
-from tests.helpers import TestUser
+from tests.support.api import TestUser
 
 OFFLINE_ERRORS = re.compile(r"WebSocket|ERR_INTERNET_DISCONNECTED")
 
