@@ -1,4 +1,4 @@
-"""Load benchmark for issue 3: one command, loopback only, bounded in time.
+"""Load benchmark: one command, loopback only, bounded in time.
 
     .venv/bin/python bench/load.py [--seconds 20] [--database-url URL]
 

@@ -1,4 +1,4 @@
-// The REST API of DESIGN.md §3, with the bearer token attached.
+// The REST API of docs/protocol.md, with the bearer token attached.
 
 const TOKEN_KEY = "chat.token";
 

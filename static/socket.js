@@ -1,4 +1,4 @@
-// The Socket.IO connection of DESIGN.md §4: connect with the token, acks with a timeout,
+// The Socket.IO connection of docs/protocol.md: connect with the token, acks with a timeout,
 // and connection state in the store. `io` comes from /static/vendor/socket.io.min.js.
 
 import { getToken } from "./api.js";

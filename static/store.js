@@ -270,7 +270,7 @@ class Store extends EventTarget {
     );
   }
 
-  /** Read means: every other member's watermark has passed it (DESIGN.md invariant 3). */
+  /** Read means: every other member's watermark has passed it (docs/protocol.md, invariant 3). */
   isRead(message) {
     if (message.is_read) return true;
     const members = this.members.get(message.chat_id);

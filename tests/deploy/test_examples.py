@@ -3,6 +3,8 @@
 import asyncio
 import sys
 
+import pytest
+
 from tests.support.api import PASSWORD, private_chat
 from tests.support.servers import PROJECT_ROOT
 from tests.support.tools import require_node_client
@@ -22,10 +24,13 @@ async def _run(*command: str) -> tuple[int, str, str]:
     return process.returncode, stdout.decode(), stderr.decode()
 
 
-def test_readme_embeds_the_examples_verbatim():
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    for name in ("socketio_client.py", "socketio_client.mjs"):
-        assert (EXAMPLES / name).read_text().strip() in readme, name
+@pytest.mark.parametrize(
+    ("example", "document"),
+    [("socketio_client.py", "README.md"), ("socketio_client.mjs", "docs/protocol.md")],
+)
+def test_the_docs_embed_the_examples_verbatim(example: str, document: str) -> None:
+    text = (PROJECT_ROOT / document).read_text()
+    assert (EXAMPLES / example).read_text().strip() in text, example
 
 
 async def test_python_example(http, users, live_server):

@@ -1,4 +1,4 @@
-"""Read status as watermarks (DESIGN.md §2 invariant 3), through the services."""
+"""Read status as watermarks (docs/protocol.md, invariant 3), through the services."""
 
 import asyncio
 import uuid
