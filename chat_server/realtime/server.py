@@ -1,23 +1,48 @@
 """The python-socketio AsyncServer, configured from settings."""
 
+import logging
+from typing import Any
+
 import socketio
 
 from chat_server.config import Settings
+from chat_server.realtime import wire_json
 from chat_server.realtime.rooms import ChatRedisManager
 
+logger = logging.getLogger(__name__)
 
-def create_socket_server(settings: Settings) -> socketio.AsyncServer:
+
+class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
+    """AsyncServer that never lets a client trigger a lifecycle handler.
+
+    python-socketio dispatches a client's event named `connect` or `disconnect` to the
+    handlers it calls itself when a socket connects or goes away: a client could make its
+    contacts see it offline while it stays connected. Those names are dropped here, where
+    client events come in (pinned python-socketio; tests/realtime cover it).
+    """
+
+    async def _handle_event(
+        self, eio_sid: str, namespace: str | None, id: int | None, data: list[Any]
+    ) -> None:
+        if data and data[0] in self.reserved_events:
+            logger.debug("a client sent the reserved event %r; ignored", data[0])
+            return
+        await super()._handle_event(eio_sid, namespace, id, data)
+
+
+def create_socket_server(settings: Settings) -> SocketServer:
     manager = (
         ChatRedisManager(settings.redis_url, channel=settings.redis_namespace)
         if settings.redis_url
         else None
     )
-    return socketio.AsyncServer(
+    return SocketServer(
         async_mode="asgi",
         client_manager=manager,
         # An explicit list: '*' would accept any site, and [] would turn the check off.
         cors_allowed_origins=list(settings.cors_origins),
         max_http_buffer_size=settings.max_socket_payload_bytes,
+        json=wire_json,
         # One client's events run one at a time, so back-to-back sends keep their order.
         async_handlers=False,
         # engineio's logger would print tokens and message bodies.

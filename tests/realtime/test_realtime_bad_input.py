@@ -4,6 +4,7 @@ import asyncio
 import uuid
 
 import pytest
+import socketio
 
 from tests.support.api import private_chat
 from tests.support.db import value
@@ -27,6 +28,11 @@ BAD_SENDS = {
     "chat_id as string": {"chat_id": "1", "text": "hi", "client_msg_id": GOOD_ID},
     "chat_id float": {"chat_id": 1.5, "text": "hi", "client_msg_id": GOOD_ID},
     "chat_id huge": {"chat_id": 2**70, "text": "hi", "client_msg_id": GOOD_ID},
+    # Over 100 digits: python-socketio's own codec would drop the packet unanswered.
+    "chat_id of 101 digits": {"chat_id": 10**100, "text": "hi", "client_msg_id": GOOD_ID},
+    "chat_id of -151 digits": {"chat_id": -(10**150), "text": "hi", "client_msg_id": GOOD_ID},
+    "text a 200-digit number": {"chat_id": "CHAT", "text": 10**199, "client_msg_id": GOOD_ID},
+    "id a 300-digit number": {"chat_id": "CHAT", "text": "hi", "client_msg_id": 10**299},
     "text not a string": {"chat_id": "CHAT", "text": ["hi"], "client_msg_id": GOOD_ID},
     "blank text": {"chat_id": "CHAT", "text": "   ", "client_msg_id": GOOD_ID},
     "empty text": {"chat_id": "CHAT", "text": "", "client_msg_id": GOOD_ID},
@@ -90,6 +96,9 @@ async def test_unknown_chat_and_non_member_get_the_same_not_found(
         ("sync", {"chat_id": "CHAT", "limit": 0}),
         ("sync", {"chat_id": "CHAT", "limit": 201}),
         ("sync", {"chat_id": "CHAT", "after_seq": -5}),
+        ("read", {"chat_id": "CHAT", "seq": 10**100}),
+        ("typing", {"chat_id": 10**1000}),
+        ("sync", {"chat_id": "CHAT", "after_seq": 0, "limit": 10**101}),
     ],
 )
 async def test_bad_read_typing_and_sync_payloads(event, payload, http, users, connect):
@@ -131,3 +140,30 @@ async def test_unknown_events_and_floods_of_garbage_break_nothing(http, users, c
     assert ok["ok"] is True
     assert (await alice_tab.wait_for("message"))[0]["text"] == "fine"
     assert alice_tab.sio.connected and bob_tab.sio.connected
+
+
+@pytest.mark.parametrize("event", ["disconnect", "connect"])
+async def test_a_client_sending_a_lifecycle_event_gets_no_ack_and_changes_nothing(
+    event, http, users, connect
+):
+    alice, bob = await users("Alice", "Bob")
+    chat_id = await private_chat(http, alice, bob)
+    bob_tab = await connect(bob)
+    alice_tab = await connect(alice)
+    await bob_tab.wait_for("presence", lambda items: any(p["online"] for p in items))
+    seen = len(bob_tab.received["presence"])
+    # As a client would forge them: with what the server's handler would take as its
+    # arguments, and asking for an ack.
+    with pytest.raises(socketio.exceptions.TimeoutError):
+        await alice_tab.sio.call(event, {"token": alice.token}, timeout=1)
+    await asyncio.sleep(0.3)
+    assert len(bob_tab.received["presence"]) == seen  # nobody heard Alice come or go
+    assert alice_tab.sio.connected
+    ack = await alice_tab.call(
+        "send_message", {"chat_id": chat_id, "text": "still here", "client_msg_id": GOOD_ID}
+    )
+    assert ack["ok"] is True
+    assert (await bob_tab.wait_for("message"))[0]["text"] == "still here"
+    me = (await http.get(f"/chats/{chat_id}", headers=bob.headers)).json()
+    alice_member = next(m for m in me["members"] if m["user_id"] == alice.id)
+    assert alice_member["last_seen_at"] is None  # never recorded as gone
