@@ -1,4 +1,4 @@
-"""Swagger UI, the OpenAPI document against DESIGN.md §3, and the health probes."""
+"""Swagger UI, the OpenAPI document against docs/protocol.md (REST), and the health probes."""
 
 import re
 from typing import Any
@@ -6,7 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
-# Every REST route of DESIGN.md §3 (path parameter names do not matter).
+# Every REST route of docs/protocol.md (path parameter names do not matter).
 DESIGN_ROUTES = {
     ("post", "/auth/register"),
     ("post", "/auth/token"),
@@ -69,7 +69,7 @@ async def test_docs_serves_swagger_ui(client: httpx.AsyncClient) -> None:
 
 async def test_openapi_lists_every_route_of_the_design(spec: dict[str, Any]) -> None:
     missing = DESIGN_ROUTES - set(operations(spec))
-    assert not missing, f"routes of DESIGN.md §3 missing from /openapi.json: {sorted(missing)}"
+    assert not missing, f"routes of docs/protocol.md missing from /openapi.json: {sorted(missing)}"
 
 
 async def test_every_operation_has_tags_and_a_summary(spec: dict[str, Any]) -> None:
