@@ -56,13 +56,14 @@ async def run_locked(
     with the same client_msg_id into another chat): the next attempt sees that row.
     Any other error is raised; nothing was committed then.
     """
-    for attempt in range(1, ATTEMPTS + 1):
+    attempts_left = ATTEMPTS
+    while True:
         result = await _attempt(engine, chat_id, list(user_ids), work)
+        attempts_left -= 1
         if not isinstance(result, _Undone):
             return result
-        if attempt == ATTEMPTS:
+        if attempts_left == 0:
             raise result.error
-    raise AssertionError("unreachable")
 
 
 async def _attempt(

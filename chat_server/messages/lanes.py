@@ -12,7 +12,7 @@ before it takes the next, so the sockets of this process hear a chat's messages 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -49,7 +49,7 @@ class Lane(Generic[Request, Outcome]):
         handle: Handle[Request, Outcome],
         *,
         workers: set[asyncio.Task[None]],
-        on_idle: Callable[[], None],
+        on_idle: Callable[[], object],
     ) -> None:
         self._handle = handle
         self._workers = workers
@@ -123,25 +123,11 @@ class ChatLanes:
 
     async def send(self, chat_id: int, send: Send) -> SendOutcome:
         """Store `send` in the chat's next batch; returns once that batch is published."""
-        lane = self._sends.get(chat_id)
-        if lane is None:
-            lane = self._sends[chat_id] = Lane(
-                lambda sends: self._send_batch(chat_id, sends),
-                workers=self._workers,
-                on_idle=lambda: self._forget(self._sends, chat_id),
-            )
-        return await lane.submit(send)
+        return await self._lane(self._sends, chat_id, self._send_batch).submit(send)
 
     async def read(self, chat_id: int, read: Read) -> ReadOutcome:
         """Move a watermark in the chat's next batch of reads; returns once published."""
-        lane = self._reads.get(chat_id)
-        if lane is None:
-            lane = self._reads[chat_id] = Lane(
-                lambda reads: self._read_batch(chat_id, reads),
-                workers=self._workers,
-                on_idle=lambda: self._forget(self._reads, chat_id),
-            )
-        return await lane.submit(read)
+        return await self._lane(self._reads, chat_id, self._read_batch).submit(read)
 
     async def look_up(self, chat_id: int, send: Send) -> Duplicate | Refused | None:
         """What `send` would be answered, without storing it (nor waiting in a lane)."""
@@ -152,9 +138,20 @@ class ChatLanes:
             client_msg_id=send.client_msg_id,
         )
 
-    @staticmethod
-    def _forget(lanes: dict[int, Any], chat_id: int) -> None:
-        lanes.pop(chat_id, None)
+    def _lane(
+        self,
+        lanes: dict[int, Lane[Request, Outcome]],
+        chat_id: int,
+        handle: Callable[[int, list[Request]], Awaitable[Sequence[Outcome]]],
+    ) -> Lane[Request, Outcome]:
+        lane = lanes.get(chat_id)
+        if lane is None:
+            lane = lanes[chat_id] = Lane(
+                lambda batch: handle(chat_id, batch),
+                workers=self._workers,
+                on_idle=lambda: lanes.pop(chat_id, None),
+            )
+        return lane
 
     async def close(self) -> None:
         """Stop every lane (at shutdown): whoever still waits gets an error."""
