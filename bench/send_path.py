@@ -8,7 +8,7 @@ returns, for `--seconds` per variant, in this process, with no sockets and no br
 
 1. the ORM unit of work this project used before: session, access check, duplicate
    lookup, the insert, commit (five round trips);
-2. store.store_batch with one send per transaction (SQLAlchemy Core: the chat row lock,
+2. store.store_sends with one send per transaction (SQLAlchemy Core: the chat row lock,
    then the one statement);
 3. messages.service.send_message, which batches each chat's waiting sends (lanes.py);
 4. raw asyncpg running variant 2's transaction: no SQLAlchemy at all.
@@ -41,14 +41,17 @@ from sqlalchemy import BigInteger, Text, Uuid, func, literal, select, update  # 
 from sqlalchemy.dialects import postgresql  # noqa: E402
 from sqlalchemy.dialects.postgresql import insert  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine  # noqa: E402
-from sqlalchemy.sql.elements import TextClause  # noqa: E402
+from sqlalchemy.sql.expression import Executable  # noqa: E402
 
 from bench.load import Database, database  # noqa: E402
+from chat_server.chats.access import LOCK_CHAT_FOR_MEMBERS  # noqa: E402
 from chat_server.chats.models import Chat, ChatMember  # noqa: E402
 from chat_server.db import make_engine, make_session_factory  # noqa: E402
 from chat_server.events import NullPublisher  # noqa: E402
-from chat_server.messages import read_status, service, store  # noqa: E402
+from chat_server.messages import service, store  # noqa: E402
+from chat_server.messages.lanes import ChatLanes  # noqa: E402
 from chat_server.messages.models import Message  # noqa: E402
+from chat_server.messages.outcomes import Send  # noqa: E402
 
 CHATS, MEMBERS = 10, 10
 Sender = Callable[[int, int, str, uuid.UUID], Awaitable[object]]
@@ -136,20 +139,17 @@ def _orm_sender(engine: AsyncEngine) -> Sender:
 
 def _core_sender(engine: AsyncEngine) -> Sender:
     async def send(sender_id: int, chat_id: int, text: str, key: uuid.UUID) -> object:
-        return await store.store_batch(
-            engine, chat_id=chat_id, sends=[store.Send(sender_id, text, key)]
-        )
+        return await store.store_sends(engine, chat_id=chat_id, sends=[Send(sender_id, text, key)])
 
     return send
 
 
 def _service_sender(engine: AsyncEngine) -> Sender:
-    publisher = NullPublisher()
+    lanes = ChatLanes(engine, NullPublisher())
 
     async def send(sender_id: int, chat_id: int, text: str, key: uuid.UUID) -> object:
         return await service.send_message(
-            engine=engine,
-            publisher=publisher,
+            lanes=lanes,
             rate_limiter=None,
             sender_id=sender_id,
             chat_id=chat_id,
@@ -162,14 +162,13 @@ def _service_sender(engine: AsyncEngine) -> Sender:
 
 def _reader(engine: AsyncEngine) -> Sender:
     """Not a send: each call moves the caller's read watermark one message further."""
-    publisher = NullPublisher()
+    lanes = ChatLanes(engine, NullPublisher())
     watermarks: dict[int, int] = {}
 
     async def read(user_id: int, chat_id: int, text: str, key: uuid.UUID) -> object:
         watermarks[user_id] = watermarks.get(user_id, 0) + 1
         return await service.mark_read(
-            engine=engine,
-            publisher=publisher,
+            lanes=lanes,
             user_id=user_id,
             chat_id=chat_id,
             seq=watermarks[user_id],
@@ -178,18 +177,18 @@ def _reader(engine: AsyncEngine) -> Sender:
     return read
 
 
-def _compiled(statement: TextClause) -> tuple[str, list[str]]:
+def _compiled(statement: Executable) -> tuple[str, list[str]]:
     compiled = statement.compile(dialect=postgresql.asyncpg.dialect())
     return compiled.string, list(compiled.positiontup or [])
 
 
 def _raw_sender(pool: asyncpg.Pool) -> Sender:
-    sql, order = _compiled(store.STORE_BATCH)
-    lock_sql, lock_order = _compiled(read_status.LOCK_CHAT_FOR_MEMBERS)
+    sql, order = _compiled(store.STORE_SENDS)
+    lock_sql, lock_order = _compiled(LOCK_CHAT_FOR_MEMBERS)
 
     async def send(sender_id: int, chat_id: int, text: str, key: uuid.UUID) -> object:
         values = {
-            "chat_id": chat_id,
+            "chat": chat_id,
             "sender_ids": [sender_id],
             "user_ids": [sender_id],
             "texts": [text],

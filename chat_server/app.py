@@ -17,42 +17,36 @@ from chat_server.groups.router import router as groups_router
 from chat_server.health import router as health_router
 from chat_server.http_errors import install_error_handlers
 from chat_server.messages.router import router as messages_router
+from chat_server.presence.store import PresenceStore
 from chat_server.realtime.handlers import register_handlers
 from chat_server.realtime.publisher import SocketPublisher
 from chat_server.realtime.server import create_socket_server
 from chat_server.runtime import build_runtime
 from chat_server.security import jwt_secret
-from chat_server.users.presence import Presence, make_presence, users_timed_out
 from chat_server.users.router import router as users_router
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def create_app(
-    settings: Settings | None = None, *, database_url: str, presence: Presence | None = None
+    settings: Settings | None = None, *, database_url: str, presence: PresenceStore | None = None
 ) -> FastAPI:
     """The REST app; `app.state.sio` is its Socket.IO server (see create_asgi_app).
     `presence` defaults to what the settings ask for (tests pass their own)."""
     settings = settings or get_settings()
     jwt_secret(settings)  # a missing or broken secret stops the start, not the first login
-    runtime = build_runtime(settings, database_url)
     sio = create_socket_server(settings)
-    presence = presence or make_presence(
-        settings.redis_url,
-        settings.redis_namespace,
-        ttl=settings.presence_ttl_seconds,
-        on_timeout=lambda departures, found_by: users_timed_out(
-            departures, found_by, sessions=runtime.sessions, publisher=runtime.publisher
-        ),
+    runtime = build_runtime(
+        settings, database_url, publisher=SocketPublisher(sio), presence=presence
     )
-    runtime.publisher = SocketPublisher(sio, presence)
-    register_handlers(sio, runtime, presence)
+    register_handlers(sio, runtime)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await presence.start()
+        await runtime.presence.start()
         yield
-        await presence.stop()
+        await runtime.presence.stop()
+        await runtime.lanes.close()
         await runtime.engine.dispose()
 
     app = FastAPI(
@@ -94,7 +88,7 @@ def _mount_web_client(app: FastAPI) -> None:
 
 
 def create_asgi_app(
-    settings: Settings | None = None, *, database_url: str, presence: Presence | None = None
+    settings: Settings | None = None, *, database_url: str, presence: PresenceStore | None = None
 ) -> socketio.ASGIApp:
     """What uvicorn serves: Socket.IO at /socket.io, everything else to FastAPI (whose
     lifespan still runs through the wrapper)."""

@@ -1,7 +1,8 @@
-"""What services tell the outside world after a commit, and who may listen.
+"""What services publish after a commit, and who may listen.
 
-Services build these plain events; the real-time publisher turns them into Socket.IO
-emits. Payloads are JSON-ready dicts so any transport can carry them.
+Services build these plain events and `publish` them once their transaction has
+committed; the real-time publisher turns each into Socket.IO emits. Payloads are
+JSON-ready dicts so any transport can carry them.
 """
 
 from dataclasses import dataclass, field
@@ -28,10 +29,11 @@ class MessagesRead:
 
 @dataclass(frozen=True)
 class ReadReceipt:
+    """A member's watermark moved forward."""
+
     chat_id: int
     user_id: int
     last_read_seq: int
-    newly_read: list[MessagesRead] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,10 @@ class ChatJoined:
 
 @dataclass(frozen=True)
 class ChatLeft:
-    """`user_id` left or was removed; may complete reads for the remaining members."""
+    """`user_id` left or was removed."""
 
     chat_id: int
     user_id: int
-    newly_read: list[MessagesRead] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -83,18 +84,31 @@ class PresenceChanged:
 
 
 @dataclass(frozen=True)
+class PresenceStatus:
+    user_id: int
+    online: bool
+    last_seen: str | None  # now, for someone online; None for someone never seen
+
+
+@dataclass(frozen=True)
 class PresenceSnapshot:
-    """A new connection's contacts, online right now or not (then with when they were
-    last seen, if ever), for that connection."""
+    """A new connection's contacts, online or not, for that connection only."""
 
     connection_id: str
-    online_user_ids: list[int]
-    as_of: str
-    offline_last_seen: dict[int, str | None] = field(default_factory=dict)
+    statuses: list[PresenceStatus]
+
+
+@dataclass(frozen=True)
+class PresenceIntroduced:
+    """New chat-mates' presence, for one user's sockets."""
+
+    user_id: int
+    statuses: list[PresenceStatus]
 
 
 Event = (
     MessageSent
+    | MessagesRead
     | ReadReceipt
     | ChatJoined
     | ChatLeft
@@ -103,6 +117,7 @@ Event = (
     | Typing
     | PresenceChanged
     | PresenceSnapshot
+    | PresenceIntroduced
 )
 
 

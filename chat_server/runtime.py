@@ -6,25 +6,43 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chat_server.config import Settings
 from chat_server.db import SessionFactory, make_engine, make_session_factory
-from chat_server.events import NullPublisher, Publisher
+from chat_server.events import Publisher
+from chat_server.messages.lanes import ChatLanes
+from chat_server.presence.redis_store import make_presence_store
+from chat_server.presence.service import users_timed_out
+from chat_server.presence.store import Departure, PresenceStore
 from chat_server.rate_limit import RateLimiter
 
 
-@dataclass
+@dataclass(frozen=True)
 class Runtime:
     settings: Settings
     engine: AsyncEngine
     sessions: SessionFactory
     rate_limiter: RateLimiter
     publisher: Publisher
+    presence: PresenceStore
+    lanes: ChatLanes  # each chat's sends and reads, batched (messages/lanes.py)
 
 
-def build_runtime(settings: Settings, database_url: str) -> Runtime:
+def build_runtime(
+    settings: Settings,
+    database_url: str,
+    *,
+    publisher: Publisher,
+    presence: PresenceStore | None = None,
+) -> Runtime:
+    """`presence` defaults to what the settings ask for (tests pass their own)."""
     engine = make_engine(database_url, pool_size=settings.db_pool_size)
+    sessions = make_session_factory(engine)
+
+    async def timed_out(departures: list[Departure], found_by: PresenceStore) -> None:
+        await users_timed_out(departures, found_by, sessions=sessions, publisher=publisher)
+
     return Runtime(
         settings=settings,
         engine=engine,
-        sessions=make_session_factory(engine),
+        sessions=sessions,
         rate_limiter=RateLimiter(
             {
                 "message": settings.message_rate_limit,
@@ -35,5 +53,13 @@ def build_runtime(settings: Settings, database_url: str) -> Runtime:
             redis_url=settings.redis_url,
             namespace=settings.redis_namespace,
         ),
-        publisher=NullPublisher(),
+        publisher=publisher,
+        presence=presence
+        or make_presence_store(
+            settings.redis_url,
+            settings.redis_namespace,
+            ttl=settings.presence_ttl_seconds,
+            on_timeout=timed_out,
+        ),
+        lanes=ChatLanes(engine, publisher),
     )

@@ -22,8 +22,10 @@ from chat_server.errors import Conflict
 from chat_server.events import NullPublisher
 from chat_server.groups.models import Group
 from chat_server.groups.service import add_member, create_group
+from chat_server.messages.lanes import ChatLanes
 from chat_server.messages.models import Message
 from chat_server.messages.service import mark_read, send_message
+from chat_server.presence.store import LocalPresence
 from chat_server.users.service import find_user_by_email, register_user
 
 SEED_PASSWORD = "password123"
@@ -270,6 +272,7 @@ async def _ensure_group(
         created = await create_group(
             session=session,
             publisher=publisher,
+            presence=LocalPresence(),
             creator_id=ids["alice"],
             name=GROUP_NAME,
             member_ids=[ids[name] for name in ("bob", "carol", "dave")],
@@ -282,6 +285,7 @@ async def _ensure_group(
         await add_member(
             session=session,
             publisher=publisher,
+            presence=LocalPresence(),
             actor_id=ids["alice"],
             group_id=group.id,
             user_id=user_id,
@@ -300,12 +304,11 @@ async def _fill_chat(
     read_up_to: dict[str, int],
     summary: SeedSummary,
 ) -> None:
-    publisher = NullPublisher()
+    lanes = ChatLanes(engine, NullPublisher())
     seqs: list[int] = []
     for index, (speaker, line) in enumerate(lines):
         result = await send_message(
-            engine=engine,
-            publisher=publisher,
+            lanes=lanes,
             rate_limiter=None,  # seeding is not a user hammering the server
             sender_id=ids[speaker],
             chat_id=chat_id,
@@ -318,8 +321,7 @@ async def _fill_chat(
     for name, count in read_up_to.items():
         if count > 0:
             await mark_read(
-                engine=engine,
-                publisher=publisher,
+                lanes=lanes,
                 user_id=ids[name],
                 chat_id=chat_id,
                 seq=seqs[count - 1],
@@ -340,6 +342,7 @@ async def seed(engine: AsyncEngine, settings: Settings) -> SeedSummary:
                 private, created = await get_or_create_private_chat(
                     session=session,
                     publisher=NullPublisher(),
+                    presence=LocalPresence(),  # nobody is connected to a seed run
                     user_id=ids["alice"],
                     other_user_id=ids["bob"],
                 )

@@ -43,6 +43,7 @@ async def open_private_chat(
     chat, created = await service.get_or_create_private_chat(
         session=session,
         publisher=runtime.publisher,
+        presence=runtime.presence,
         user_id=user.id,
         other_user_id=body.user_id,
     )

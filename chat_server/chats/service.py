@@ -1,4 +1,4 @@
-"""Chats: the one access check, private chats, the chat list and a chat's details."""
+"""Chats: private chats, the chat list and a chat's details (access: access.py)."""
 
 from collections.abc import Sequence
 from datetime import datetime
@@ -7,35 +7,18 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat_server.chats.access import access_chat
 from chat_server.chats.models import GROUP, MEMBER, PRIVATE, Chat, ChatMember
 from chat_server.chats.schemas import ChatOut, ChatSummaryOut, MemberOut, PeerOut
-from chat_server.errors import NotFound, ValidationFailed
+from chat_server.errors import ValidationFailed
 from chat_server.events import ChatJoined, Publisher
 from chat_server.groups.models import Group
 from chat_server.messages.models import Message
 from chat_server.messages.schemas import MessageOut
+from chat_server.presence.introductions import introduce_chat_mates
+from chat_server.presence.store import PresenceStore
 from chat_server.users.models import User
 from chat_server.users.service import get_user
-
-
-async def access_chat(
-    session: AsyncSession, *, user_id: int, chat_id: int
-) -> tuple[Chat, ChatMember]:
-    """The chat and the caller's membership.
-
-    "No such chat" and "not a member" raise the same NotFound, so no caller can tell
-    another chat exists, and REST and sockets cannot disagree about access.
-    """
-    row = (
-        await session.execute(
-            select(Chat, ChatMember)
-            .join(ChatMember, ChatMember.chat_id == Chat.id)
-            .where(Chat.id == chat_id, ChatMember.user_id == user_id)
-        )
-    ).one_or_none()
-    if row is None:
-        raise NotFound("chat not found")
-    return row[0], row[1]
 
 
 async def list_member_ids(session: AsyncSession, chat_id: int) -> list[int]:
@@ -71,7 +54,12 @@ async def chat_ids_of_user(session: AsyncSession, user_id: int) -> list[int]:
 
 
 async def get_or_create_private_chat(
-    *, session: AsyncSession, publisher: Publisher, user_id: int, other_user_id: int
+    *,
+    session: AsyncSession,
+    publisher: Publisher,
+    presence: PresenceStore,
+    user_id: int,
+    other_user_id: int,
 ) -> tuple[ChatOut, bool]:
     """The one private chat between two users; `True` when this call created it.
 
@@ -120,6 +108,9 @@ async def get_or_create_private_chat(
                 announce_to_chat=False,
                 chat_for={other_user_id: theirs.model_dump(mode="json")},
             )
+        )
+        await introduce_chat_mates(
+            presence=presence, publisher=publisher, members=chat.members, joiner_ids=[low, high]
         )
     return chat, created
 

@@ -29,6 +29,7 @@ async def create_group(
     return await service.create_group(
         session=session,
         publisher=runtime.publisher,
+        presence=runtime.presence,
         creator_id=user.id,
         name=body.name,
         member_ids=body.member_ids,
@@ -95,6 +96,7 @@ async def add_member(
     return await service.add_member(
         session=session,
         publisher=runtime.publisher,
+        presence=runtime.presence,
         actor_id=user.id,
         group_id=group_id,
         user_id=body.user_id,

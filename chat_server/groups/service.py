@@ -4,13 +4,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from chat_server.chats.access import access_chat, lock_chat
 from chat_server.chats.models import GROUP, MEMBER, OWNER, Chat, ChatMember
-from chat_server.chats.service import access_chat, describe_chat, list_member_ids
+from chat_server.chats.service import describe_chat, list_member_ids
 from chat_server.errors import Conflict, Forbidden, NotFound
 from chat_server.events import ChatDeleted, ChatJoined, ChatLeft, ChatUpdated, Publisher
 from chat_server.groups.models import Group
 from chat_server.groups.schemas import GroupOut
-from chat_server.messages.read_status import complete_reads, lock_chat
+from chat_server.messages.read_status import flip_read
+from chat_server.presence.introductions import introduce_chat_mates
+from chat_server.presence.store import PresenceStore
 from chat_server.users.models import User
 
 
@@ -18,6 +21,7 @@ async def create_group(
     *,
     session: AsyncSession,
     publisher: Publisher,
+    presence: PresenceStore,
     creator_id: int,
     name: str,
     member_ids: list[int],
@@ -40,13 +44,18 @@ async def create_group(
     session.add_all(ChatMember(chat_id=chat.id, user_id=uid, role=MEMBER) for uid in others)
     await session.commit()
     out = await _group_out(session, group)
+    joiner_ids = [creator_id, *others]
+    described = await describe_chat(session, chat)
     await publisher.publish(
         ChatJoined(
             chat_id=chat.id,
-            user_ids=[creator_id, *others],
-            chat=(await describe_chat(session, chat)).model_dump(mode="json"),
+            user_ids=joiner_ids,
+            chat=described.model_dump(mode="json"),
             announce_to_chat=False,
         )
+    )
+    await introduce_chat_mates(
+        presence=presence, publisher=publisher, members=described.members, joiner_ids=joiner_ids
     )
     return out
 
@@ -122,7 +131,13 @@ async def delete_group(
 
 
 async def add_member(
-    *, session: AsyncSession, publisher: Publisher, actor_id: int, group_id: int, user_id: int
+    *,
+    session: AsyncSession,
+    publisher: Publisher,
+    presence: PresenceStore,
+    actor_id: int,
+    group_id: int,
+    user_id: int,
 ) -> GroupOut:
     """Add a user (creator only). They start with everything so far counted as read,
     so they never hold back the read status of older messages."""
@@ -145,12 +160,12 @@ async def add_member(
         raise Conflict("this user is already a member")
     await session.commit()
     out = await _group_out(session, group)
+    described = await describe_chat(session, chat)
     await publisher.publish(
-        ChatJoined(
-            chat_id=chat.id,
-            user_ids=[user_id],
-            chat=(await describe_chat(session, chat)).model_dump(mode="json"),
-        )
+        ChatJoined(chat_id=chat.id, user_ids=[user_id], chat=described.model_dump(mode="json"))
+    )
+    await introduce_chat_mates(
+        presence=presence, publisher=publisher, members=described.members, joiner_ids=[user_id]
     )
     return out
 
@@ -166,17 +181,23 @@ async def remove_member(
         _require_creator(group, actor_id, "remove other members")
     elif group.creator_id == actor_id:
         raise Conflict("the creator cannot leave the group; delete it instead")
-    await lock_chat(session, group.chat_id)
-    removed = (
+    chat = await lock_chat(session, group.chat_id)
+    assert chat is not None  # the group's chat, which the caller is a member of
+    leaver_read_up_to = (
         await session.execute(
             delete(ChatMember)
-            .where(ChatMember.chat_id == group.chat_id, ChatMember.user_id == user_id)
-            .returning(ChatMember.user_id)
+            .where(ChatMember.chat_id == chat.id, ChatMember.user_id == user_id)
+            .returning(ChatMember.last_read_seq)
         )
     ).scalar_one_or_none()
-    if removed is None:
+    if leaver_read_up_to is None:
         await session.rollback()
         raise NotFound("this user is not a member")
-    newly_read = await complete_reads(session, chat_id=group.chat_id)
+    # Only what the leaver had not read can have been waiting for them.
+    newly_read = await flip_read(
+        await session.connection(), chat_id=chat.id, low=leaver_read_up_to, high=chat.last_seq
+    )
     await session.commit()
-    await publisher.publish(ChatLeft(chat_id=group.chat_id, user_id=user_id, newly_read=newly_read))
+    await publisher.publish(ChatLeft(chat_id=chat.id, user_id=user_id))
+    for completed in newly_read:
+        await publisher.publish(completed)

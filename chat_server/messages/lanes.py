@@ -1,48 +1,69 @@
-"""Sends and reads in one chat, per process: handled in batches, announced in order.
+"""Each chat's sends and reads in one server process: handled in batches, published in
+order.
 
-The chat row lock serialises every send and every read in a chat, so one statement per
-request would cap a busy chat at one round trip per message, and per read. Instead each
-chat has two lanes: while one statement runs, the requests that arrive queue up, and the
-next statement handles them all. A lane's worker announces each batch (messages in seq
-order, then read receipts) before it takes the next one, so the sockets of this process
-hear a chat's messages in order.
+The chat row lock serialises every send and every read in a chat, so one transaction
+per request would cap a busy chat at one round trip per message, and per read. Instead
+each chat has a lane per kind of request: while one batch's transaction runs, the
+requests that arrive queue up, and the next transaction handles them all. A lane
+publishes each batch (new messages in seq order; read receipts, then what became read)
+before it takes the next, so the sockets of this process hear a chat's messages in order.
 """
 
 import asyncio
 import logging
-import weakref
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
 from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from chat_server.events import MessageSent, Publisher, ReadReceipt
-from chat_server.messages import read_status, store
+from chat_server.events import MessageSent, MessagesRead, Publisher, ReadReceipt
+from chat_server.messages.outcomes import (
+    Duplicate,
+    Read,
+    ReadOutcome,
+    Refused,
+    Send,
+    SendOutcome,
+    Stored,
+    WatermarkMove,
+)
+from chat_server.messages.read_status import apply_reads
+from chat_server.messages.store import look_up_send, store_sends
 
 MAX_BATCH = 100
 logger = logging.getLogger(__name__)
 
 Request = TypeVar("Request")
-Result = TypeVar("Result")
-Batch = Callable[[list[Request]], Awaitable[list[Result | Exception]]]
+Outcome = TypeVar("Outcome")
+Handle = Callable[[list[Request]], Awaitable[Sequence[Outcome]]]
+_Waiting = list[tuple[Request, asyncio.Future[Outcome]]]
 
 
-class _Lane(Generic[Request, Result]):
-    """Queues requests; one worker at a time hands everything queued to `handle`."""
+class Lane(Generic[Request, Outcome]):
+    """A queue with at most one worker, which hands everything queued (up to MAX_BATCH)
+    to `handle`: one outcome per request. A batch that fails as a whole is handled again
+    one request at a time, so an error stays with the request that caused it."""
 
-    def __init__(self, handle: Batch[Request, Result]) -> None:
+    def __init__(
+        self,
+        handle: Handle[Request, Outcome],
+        *,
+        workers: set[asyncio.Task[None]],
+        on_idle: Callable[[], object],
+    ) -> None:
         self._handle = handle
-        self._queue: list[tuple[Request, asyncio.Future[Result]]] = []
+        self._workers = workers
+        self._on_idle = on_idle
+        self._queue: _Waiting[Request, Outcome] = []
         self._worker: asyncio.Task[None] | None = None
 
-    def submit(self, request: Request) -> asyncio.Future[Result]:
-        waiter: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+    def submit(self, request: Request) -> asyncio.Future[Outcome]:
+        waiter: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.append((request, waiter))
         if self._worker is None:
             self._worker = asyncio.create_task(self._drain())
-            _workers.add(self._worker)
-            self._worker.add_done_callback(_workers.discard)
+            self._workers.add(self._worker)  # the loop keeps only weak references
+            self._worker.add_done_callback(self._workers.discard)
         return waiter
 
     async def _drain(self) -> None:
@@ -55,166 +76,118 @@ class _Lane(Generic[Request, Result]):
             # Only left over when the worker was cancelled: nobody may wait for ever.
             waiting, self._queue = self._queue, []
             _fail(waiting, RuntimeError("interrupted"))
+            self._on_idle()
 
-    async def _run(self, batch: list[tuple[Request, asyncio.Future[Result]]]) -> None:
+    async def _run(self, batch: _Waiting[Request, Outcome]) -> None:
+        requests = [request for request, _ in batch]
         try:
-            results = await self._handle([request for request, _ in batch])
-        except BaseException as exc:
-            # Cancelled (shutdown) or a bug: no caller may wait for ever.
-            _fail(batch, exc if isinstance(exc, Exception) else RuntimeError("interrupted"))
+            try:
+                outcomes: Sequence[Outcome | Exception] = await self._handle(requests)
+            except Exception:
+                outcomes = [await self._alone(request) for request in requests]
+        except BaseException:  # cancelled (shutdown): no caller may wait for ever
+            _fail(batch, RuntimeError("interrupted"))
             raise
-        for (_, waiter), result in zip(batch, results, strict=True):
+        for (_, waiter), outcome in zip(batch, outcomes, strict=True):
             if waiter.done():
                 continue
-            if isinstance(result, Exception):
-                waiter.set_exception(result)
+            if isinstance(outcome, Exception):
+                waiter.set_exception(outcome)
             else:
-                waiter.set_result(result)
+                waiter.set_result(outcome)
+
+    async def _alone(self, request: Request) -> Outcome | Exception:
+        try:
+            [outcome] = await self._handle([request])
+        except Exception as exc:
+            return exc
+        return outcome
 
 
-def _fail(batch: Sequence[tuple[object, asyncio.Future[Result]]], exc: Exception) -> None:
+def _fail(batch: _Waiting[Request, Outcome], exc: Exception) -> None:
     for _, waiter in batch:
         if not waiter.done():
             waiter.set_exception(exc)
 
 
-async def _settle_alone(
-    requests: list[Request], handle_one: Callable[[Request], Awaitable[Result]]
-) -> list[Result | Exception]:
-    """After a batch failed as a whole: each request alone, errors stay with theirs."""
-    results: list[Result | Exception] = []
-    for request in requests:
-        try:
-            results.append(await handle_one(request))
-        except Exception as exc:
-            results.append(exc)
-    return results
+class ChatLanes:
+    """The lanes of one server process (Runtime owns it): each chat's sends, and each
+    chat's reads. A lane lives while requests use it."""
 
+    def __init__(self, engine: AsyncEngine, publisher: Publisher) -> None:
+        self._engine = engine
+        self._publisher = publisher
+        self._workers: set[asyncio.Task[None]] = set()
+        self._sends: dict[int, Lane[Send, SendOutcome]] = {}
+        self._reads: dict[int, Lane[Read, ReadOutcome]] = {}
 
-async def _announce(publisher: Publisher, event: MessageSent | ReadReceipt) -> None:
-    # Done is done: a failed announcement must not fail the request (a sender would
-    # retry and get a duplicate that is never broadcast either). Whoever missed it
-    # catches up with `sync`, history or the chat's watermarks.
-    try:
-        await publisher.publish(event)
-    except Exception:
-        logger.exception("announcing %s in chat %s failed", type(event).__name__, event.chat_id)
+    async def send(self, chat_id: int, send: Send) -> SendOutcome:
+        """Store `send` in the chat's next batch; returns once that batch is published."""
+        return await self._lane(self._sends, chat_id, self._send_batch).submit(send)
 
+    async def read(self, chat_id: int, read: Read) -> ReadOutcome:
+        """Move a watermark in the chat's next batch of reads; returns once published."""
+        return await self._lane(self._reads, chat_id, self._read_batch).submit(read)
 
-def _send_batch(
-    engine: AsyncEngine, publisher: Publisher, chat_id: int
-) -> Batch[store.Send, store.Outcome]:
-    async def settle_alone(
-        sends: list[store.Send], stored_ids: set[int] | None = None
-    ) -> list[store.Outcome | Exception]:
-        return await _settle_alone(
-            sends,
-            lambda send: store.store_one(engine, chat_id=chat_id, send=send, stored_ids=stored_ids),
+    async def look_up(self, chat_id: int, send: Send) -> Duplicate | Refused | None:
+        """What `send` would be answered, without storing it (nor waiting in a lane)."""
+        return await look_up_send(
+            self._engine,
+            chat_id=chat_id,
+            sender_id=send.sender_id,
+            client_msg_id=send.client_msg_id,
         )
 
-    async def handle(sends: list[store.Send]) -> list[store.Outcome | Exception]:
-        results: list[store.Outcome | Exception]
-        try:
-            results = list(await store.store_batch(engine, chat_id=chat_id, sends=sends))
-        except store.CommitUncertain as exc:
-            # Perhaps stored, perhaps not: settled alone, what the batch did store is
-            # still announced (once), so no member misses it.
-            results = _first_is_new(await settle_alone(sends, exc.stored_ids))
-        except Exception:
-            results = await settle_alone(sends)  # the batch was undone
-        new = sorted(
-            (r.message for r in results if isinstance(r, store.Outcome) and r.is_new and r.message),
-            key=lambda message: message.seq,
-        )
-        for message in new:
-            await _announce(
-                publisher, MessageSent(chat_id=chat_id, message=message.model_dump(mode="json"))
+    def _lane(
+        self,
+        lanes: dict[int, Lane[Request, Outcome]],
+        chat_id: int,
+        handle: Callable[[int, list[Request]], Awaitable[Sequence[Outcome]]],
+    ) -> Lane[Request, Outcome]:
+        lane = lanes.get(chat_id)
+        if lane is None:
+            lane = lanes[chat_id] = Lane(
+                lambda batch: handle(chat_id, batch),
+                workers=self._workers,
+                on_idle=lambda: lanes.pop(chat_id, None),
             )
-        return results
+        return lane
 
-    return handle
+    async def close(self) -> None:
+        """Stop every lane (at shutdown): whoever still waits gets an error."""
+        workers = list(self._workers)
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
 
-
-def _first_is_new(results: list[store.Outcome | Exception]) -> list[store.Outcome | Exception]:
-    """Two sends of one id in a batch found the same message: only the first is new."""
-    seen: set[int] = set()
-    kept: list[store.Outcome | Exception] = []
-    for result in results:
-        if isinstance(result, store.Outcome) and result.is_new and result.message:
-            message_id = result.message.id
-            if message_id in seen:
-                result = replace(result, is_new=False)
-            seen.add(message_id)
-        kept.append(result)
-    return kept
-
-
-def _read_batch(
-    engine: AsyncEngine, publisher: Publisher, chat_id: int
-) -> Batch[read_status.Read, read_status.WatermarkMove | None]:
-    async def move_one(read: read_status.Read) -> read_status.WatermarkMove | None:
-        return (await read_status.move_watermarks(engine, chat_id=chat_id, reads=[read]))[0]
-
-    async def handle(
-        reads: list[read_status.Read],
-    ) -> list[read_status.WatermarkMove | Exception | None]:
-        results: list[read_status.WatermarkMove | Exception | None]
-        try:
-            results = list(await read_status.move_watermarks(engine, chat_id=chat_id, reads=reads))
-        except Exception:
-            results = await _settle_alone(reads, move_one)
-        moves = [r for r in results if isinstance(r, read_status.WatermarkMove) and r.moved]
-        seen: set[int] = set()
-        for move in moves:
-            # One user's reads in a batch share one move; settled alone, each is its own.
-            if id(move) in seen:
-                continue
-            seen.add(id(move))
-            await _announce(
-                publisher,
-                ReadReceipt(
-                    chat_id=chat_id,
-                    user_id=move.user_id,
-                    last_read_seq=move.current,
-                    newly_read=move.newly_read,
-                ),
+    async def _send_batch(self, chat_id: int, sends: list[Send]) -> list[SendOutcome]:
+        outcomes = await store_sends(self._engine, chat_id=chat_id, sends=sends)
+        stored = [outcome.message for outcome in outcomes if isinstance(outcome, Stored)]
+        for message in sorted(stored, key=lambda message: message.seq):
+            await self._publish(
+                MessageSent(chat_id=chat_id, message=message.model_dump(mode="json"))
             )
-        return results
+        return outcomes
 
-    return handle
+    async def _read_batch(self, chat_id: int, reads: list[Read]) -> list[ReadOutcome]:
+        batch = await apply_reads(self._engine, chat_id=chat_id, reads=reads)
+        if isinstance(batch, Refused):
+            return [batch for _ in reads]
+        outcomes: list[ReadOutcome] = [batch.moves.get(read.user_id, Refused()) for read in reads]
+        moved = {o.user_id: o for o in outcomes if isinstance(o, WatermarkMove) and o.moved}
+        for move in moved.values():
+            await self._publish(
+                ReadReceipt(chat_id=chat_id, user_id=move.user_id, last_read_seq=move.current)
+            )
+        for newly_read in batch.newly_read:
+            await self._publish(newly_read)
+        return outcomes
 
-
-# Strong references: the event loop keeps only weak ones to running tasks.
-_workers: set[asyncio.Task[None]] = set()
-# A lane lives while requests use it; the key holds the engine and publisher it uses.
-LaneKey = tuple[int, int, int]
-ReadResult = read_status.WatermarkMove | None
-_send_lanes: weakref.WeakValueDictionary[LaneKey, _Lane[store.Send, store.Outcome]] = (
-    weakref.WeakValueDictionary()
-)
-_read_lanes: weakref.WeakValueDictionary[LaneKey, _Lane[read_status.Read, ReadResult]] = (
-    weakref.WeakValueDictionary()
-)
-
-
-async def store_and_broadcast(
-    engine: AsyncEngine, publisher: Publisher, chat_id: int, send: store.Send
-) -> store.Outcome:
-    """Store `send` in the chat's next batch; returns once its batch is broadcast."""
-    key = (id(engine), id(publisher), chat_id)
-    lane = _send_lanes.get(key)
-    if lane is None:
-        lane = _send_lanes[key] = _Lane(_send_batch(engine, publisher, chat_id))
-    return await lane.submit(send)
-
-
-async def move_and_announce(
-    engine: AsyncEngine, publisher: Publisher, chat_id: int, read: read_status.Read
-) -> ReadResult:
-    """Move a watermark in the chat's next batch of reads; returns once it is announced.
-    None when the reader is not a member of the chat."""
-    key = (id(engine), id(publisher), chat_id)
-    lane = _read_lanes.get(key)
-    if lane is None:
-        lane = _read_lanes[key] = _Lane(_read_batch(engine, publisher, chat_id))
-    return await lane.submit(read)
+    async def _publish(self, event: MessageSent | ReadReceipt | MessagesRead) -> None:
+        # Done is done: a failed publish must not fail the request (a sender would retry
+        # and get a duplicate that is never published either). Whoever missed it catches
+        # up with `sync`, history or the chat's watermarks.
+        try:
+            await self._publisher.publish(event)
+        except Exception:
+            logger.exception("publishing %s in chat %s failed", type(event).__name__, event.chat_id)

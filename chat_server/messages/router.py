@@ -39,8 +39,7 @@ async def send_message(
     if idempotency_key and body.client_msg_id and idempotency_key != body.client_msg_id:
         raise ValidationFailed("Idempotency-Key and client_msg_id differ")
     result = await service.send_message(
-        engine=runtime.engine,
-        publisher=runtime.publisher,
+        lanes=runtime.lanes,
         rate_limiter=runtime.rate_limiter,
         sender_id=user.id,
         chat_id=chat_id,
@@ -63,8 +62,7 @@ async def mark_read(
     """Move the caller's read watermark to `seq`: it never moves back and stops at the
     chat's last message. Returns the watermark now in force."""
     last_read_seq = await service.mark_read(
-        engine=runtime.engine,
-        publisher=runtime.publisher,
+        lanes=runtime.lanes,
         user_id=user.id,
         chat_id=chat_id,
         seq=body.seq,

@@ -1,69 +1,56 @@
-"""Messages: exactly-once send, read watermarks, history."""
+"""Messages: exactly-once send, read watermarks, history, typing."""
 
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat_server.chats.service import access_chat
+from chat_server.chats.access import access_chat
 from chat_server.errors import IdempotencyConflict, NotFound, RateLimited, ValidationFailed
 from chat_server.events import Publisher, Typing
-from chat_server.messages import lanes, read_status, store
+from chat_server.messages.lanes import ChatLanes
 from chat_server.messages.models import MAX_TEXT_LENGTH, Message
+from chat_server.messages.outcomes import Duplicate, Read, Refused, Send, Stored
 from chat_server.messages.schemas import MessageOut
 from chat_server.rate_limit import RateLimiter
 from chat_server.text_rules import storable
 
 MAX_PAGE = 200
-
-
-@dataclass(frozen=True)
-class SendResult:
-    message: MessageOut
-    duplicate: bool
+Sent = Stored | Duplicate
 
 
 async def send_message(
     *,
-    engine: AsyncEngine,
-    publisher: Publisher,
+    lanes: ChatLanes,
     rate_limiter: RateLimiter | None,
     sender_id: int,
     chat_id: int,
     text: str,
     client_msg_id: uuid.UUID,
-) -> SendResult:
-    """Store a message exactly once per (sender, client_msg_id) and broadcast it once.
+) -> Sent:
+    """Store a message exactly once per (sender, client_msg_id) and publish it once.
 
     The UNIQUE (sender_id, client_msg_id) constraint is the guarantee: a repeated id
-    returns the earlier message, and a parallel send with the same id makes the insert
-    fail, undoing its seq, so duplicates never burn a number (see store.py). Sends into
-    one chat are stored in batches and broadcast in seq order (see lanes.py).
+    returns the earlier message as a Duplicate, and a parallel send with the same id
+    makes the insert fail, undoing its seq, so duplicates never burn a number (see
+    store.py). Sends into one chat are stored in batches and published in seq order
+    (see lanes.py).
     """
     _check_text(text)
+    send = Send(sender_id, text, client_msg_id)
     if rate_limiter is not None:
         try:
             await rate_limiter.check("message", str(sender_id))
         except RateLimited:
             # Over the limit, a retry of a stored message is still answered.
-            earlier = await store.lookup(
-                engine, chat_id=chat_id, sender_id=sender_id, client_msg_id=client_msg_id
-            )
-            if not earlier.is_member:
-                raise NotFound("chat not found") from None
-            if earlier.message is None:
+            earlier = await lanes.look_up(chat_id, send)
+            if earlier is None:
                 raise
-            return _duplicate_of(earlier.message, chat_id=chat_id, text=text)
-    outcome = await lanes.store_and_broadcast(
-        engine, publisher, chat_id, store.Send(sender_id, text, client_msg_id)
-    )
-    if not outcome.is_member or outcome.message is None:
-        raise NotFound("chat not found")
-    if not outcome.is_new:
-        return _duplicate_of(outcome.message, chat_id=chat_id, text=text)
-    return SendResult(message=outcome.message, duplicate=False)
+            return _answer(earlier, chat_id=chat_id, text=text)
+    outcome = await lanes.send(chat_id, send)
+    return _answer(outcome, chat_id=chat_id, text=text)
 
 
 def _check_text(text: str) -> None:
@@ -76,26 +63,26 @@ def _check_text(text: str) -> None:
         raise ValidationFailed(f"text {exc}") from None
 
 
-def _duplicate_of(existing: MessageOut, *, chat_id: int, text: str) -> SendResult:
-    if existing.chat_id != chat_id or existing.text != text:
+def _answer(outcome: Stored | Duplicate | Refused, *, chat_id: int, text: str) -> Sent:
+    if isinstance(outcome, Refused):
+        raise NotFound("chat not found")
+    if isinstance(outcome, Duplicate) and (
+        outcome.message.chat_id != chat_id or outcome.message.text != text
+    ):
         raise IdempotencyConflict("this client_msg_id was already used for a different message")
-    return SendResult(message=existing, duplicate=True)
+    return outcome
 
 
-async def mark_read(
-    *, engine: AsyncEngine, publisher: Publisher, user_id: int, chat_id: int, seq: int
-) -> int:
+async def mark_read(*, lanes: ChatLanes, user_id: int, chat_id: int, seq: int) -> int:
     """Move the caller's watermark forward to `seq` (never back, never past the last
     message) and return it. Messages that thereby become read by everyone are flipped
     and their senders are told, once."""
     if seq < 0:
         raise ValidationFailed("seq must not be negative")
-    move = await lanes.move_and_announce(
-        engine, publisher, chat_id, read_status.Read(user_id=user_id, seq=seq)
-    )
-    if move is None:
+    outcome = await lanes.read(chat_id, Read(user_id=user_id, seq=seq))
+    if isinstance(outcome, Refused):
         raise NotFound("chat not found")
-    return move.current
+    return outcome.current
 
 
 @dataclass(frozen=True)

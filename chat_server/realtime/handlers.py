@@ -11,15 +11,15 @@ from chat_server.chats.service import chats_left_since
 from chat_server.errors import Unauthorized
 from chat_server.messages import service as messages
 from chat_server.messages.schemas import SocketChatIn, SocketReadIn, SocketSendIn, SocketSyncIn
+from chat_server.presence.service import user_connected, user_disconnected
 from chat_server.realtime.acks import Ack, ok, run_acked
 from chat_server.realtime.rooms import chat_room, user_room
 from chat_server.runtime import Runtime
-from chat_server.users.presence import Presence, user_connected, user_disconnected
 
 logger = logging.getLogger(__name__)
 
 
-def register_handlers(sio: socketio.AsyncServer, runtime: Runtime, presence: Presence) -> None:
+def register_handlers(sio: socketio.AsyncServer, runtime: Runtime) -> None:
     async def user_id_of(sid: str) -> int:
         session = await sio.get_session(sid)
         user_id: int = session["user_id"]
@@ -50,7 +50,7 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime, presence: Pre
             chat_ids = await user_connected(
                 session=session,
                 publisher=runtime.publisher,
-                presence=presence,
+                presence=runtime.presence,
                 user_id=user_id,
                 connection_id=sid,
             )
@@ -79,7 +79,7 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime, presence: Pre
             await user_disconnected(
                 session=session,
                 publisher=runtime.publisher,
-                presence=presence,
+                presence=runtime.presence,
                 user_id=user_id,
                 connection_id=sid,
             )
@@ -87,8 +87,7 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime, presence: Pre
     async def send_message(sid: str, *args: Any) -> Ack:
         async def action(payload: SocketSendIn) -> Ack:
             result = await messages.send_message(
-                engine=runtime.engine,
-                publisher=runtime.publisher,
+                lanes=runtime.lanes,
                 rate_limiter=runtime.rate_limiter,
                 sender_id=await user_id_of(sid),
                 chat_id=payload.chat_id,
@@ -102,8 +101,7 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime, presence: Pre
     async def read(sid: str, *args: Any) -> Ack:
         async def action(payload: SocketReadIn) -> Ack:
             last_read_seq = await messages.mark_read(
-                engine=runtime.engine,
-                publisher=runtime.publisher,
+                lanes=runtime.lanes,
                 user_id=await user_id_of(sid),
                 chat_id=payload.chat_id,
                 seq=payload.seq,

@@ -1,7 +1,6 @@
-"""The only emitter: turns committed domain events into Socket.IO events."""
+"""The only emitter: each published event, after its commit, becomes Socket.IO emits."""
 
-import logging
-from datetime import UTC, datetime
+from typing import Any
 
 import socketio
 
@@ -14,7 +13,9 @@ from chat_server.events import (
     MessageSent,
     MessagesRead,
     PresenceChanged,
+    PresenceIntroduced,
     PresenceSnapshot,
+    PresenceStatus,
     ReadReceipt,
     Typing,
 )
@@ -25,137 +26,72 @@ from chat_server.realtime.rooms import (
     send_membership_order,
     user_room,
 )
-from chat_server.users.presence import Presence
 
-logger = logging.getLogger(__name__)
+
+def _presence(status: PresenceStatus) -> dict[str, Any]:
+    return {"user_id": status.user_id, "online": status.online, "last_seen": status.last_seen}
 
 
 class SocketPublisher:
-    def __init__(self, server: socketio.AsyncServer, presence: Presence | None = None) -> None:
+    def __init__(self, server: socketio.AsyncServer) -> None:
         self._sio = server
-        self._presence = presence
 
     async def publish(self, event: Event) -> None:
+        emit = self._sio.emit
         match event:
             case MessageSent():
-                await self._sio.emit("message", event.message, room=chat_room(event.chat_id))
+                await emit("message", event.message, room=chat_room(event.chat_id))
+            case MessagesRead():
+                payload = {
+                    "chat_id": event.chat_id,
+                    "message_ids": event.message_ids,
+                    "up_to_seq": event.up_to_seq,
+                }
+                await emit("messages_read", payload, room=user_room(event.sender_id))
             case ReadReceipt():
-                await self._sio.emit(
-                    "read_receipt",
-                    {
-                        "chat_id": event.chat_id,
-                        "user_id": event.user_id,
-                        "last_read_seq": event.last_read_seq,
-                    },
-                    room=chat_room(event.chat_id),
-                )
-                await self._messages_read(event.newly_read)
+                payload = {
+                    "chat_id": event.chat_id,
+                    "user_id": event.user_id,
+                    "last_read_seq": event.last_read_seq,
+                }
+                await emit("read_receipt", payload, room=chat_room(event.chat_id))
             case Typing():
-                await self._sio.emit(
-                    "typing",
-                    {"chat_id": event.chat_id, "user_id": event.user_id},
-                    room=chat_room(event.chat_id),
-                    skip_sid=event.origin,
-                )
+                payload = {"chat_id": event.chat_id, "user_id": event.user_id}
+                await emit("typing", payload, room=chat_room(event.chat_id), skip_sid=event.origin)
             case ChatJoined():
                 for user_id in event.user_ids:
-                    await send_membership_order(
-                        self._sio, JOIN_ORDER, user_id=user_id, chat_id=event.chat_id
-                    )
+                    await self._membership(JOIN_ORDER, user_id, event.chat_id)
                     chat = event.chat_for.get(user_id, event.chat)
-                    await self._sio.emit("chat_joined", chat, room=user_room(user_id))
+                    await emit("chat_joined", chat, room=user_room(user_id))
                 if event.announce_to_chat:
                     for user_id in event.user_ids:
-                        await self._sio.emit(
-                            "member_added",
-                            {"chat_id": event.chat_id, "user_id": user_id},
-                            room=chat_room(event.chat_id),
-                        )
-                await self._introduce(event)
+                        payload = {"chat_id": event.chat_id, "user_id": user_id}
+                        await emit("member_added", payload, room=chat_room(event.chat_id))
             case ChatLeft():
                 payload = {"chat_id": event.chat_id, "user_id": event.user_id}
-                await self._sio.emit("member_removed", payload, room=chat_room(event.chat_id))
-                await send_membership_order(
-                    self._sio, LEAVE_ORDER, user_id=event.user_id, chat_id=event.chat_id
-                )
-                await self._sio.emit(
-                    "chat_left", {"chat_id": event.chat_id}, room=user_room(event.user_id)
-                )
-                await self._messages_read(event.newly_read)
+                await emit("member_removed", payload, room=chat_room(event.chat_id))
+                await self._membership(LEAVE_ORDER, event.user_id, event.chat_id)
+                await emit("chat_left", {"chat_id": event.chat_id}, room=user_room(event.user_id))
             case ChatDeleted():
                 for user_id in event.user_ids:
-                    await send_membership_order(
-                        self._sio, LEAVE_ORDER, user_id=user_id, chat_id=event.chat_id
-                    )
-                    await self._sio.emit(
-                        "chat_left", {"chat_id": event.chat_id}, room=user_room(user_id)
-                    )
+                    await self._membership(LEAVE_ORDER, user_id, event.chat_id)
+                    await emit("chat_left", {"chat_id": event.chat_id}, room=user_room(user_id))
             case ChatUpdated():
-                await self._sio.emit("chat_updated", event.chat, room=chat_room(event.chat_id))
-            case PresenceSnapshot():
-                await self._presence_snapshot(event)
+                await emit("chat_updated", event.chat, room=chat_room(event.chat_id))
             case PresenceChanged():
+                status = PresenceStatus(event.user_id, event.online, event.last_seen)
                 for chat_id in event.chat_ids:
-                    await self._sio.emit(
-                        "presence",
-                        {
-                            "user_id": event.user_id,
-                            "online": event.online,
-                            "last_seen": event.last_seen,
-                        },
-                        room=chat_room(chat_id),
+                    await emit("presence", _presence(status), room=chat_room(chat_id))
+            case PresenceIntroduced():
+                for status in event.statuses:
+                    await emit("presence", _presence(status), room=user_room(event.user_id))
+            case PresenceSnapshot():
+                for status in event.statuses:
+                    # The socket is connected to this process: one emit per contact
+                    # through Redis would reach every process, for nothing.
+                    await emit(
+                        "presence", _presence(status), to=event.connection_id, ignore_queue=True
                     )
 
-    async def _introduce(self, event: ChatJoined) -> None:
-        """New chat-mates hear of each other: who is online, and when the others were
-        last seen. Presence otherwise only moves when someone connects or disconnects."""
-        if self._presence is None:
-            return
-        members = event.chat.get("members", [])
-        last_seen = {int(m["user_id"]): m.get("last_seen_at") for m in members}
-        try:
-            online = await self._presence.online_among(list(last_seen))
-        except Exception:  # the join itself is done; dots catch up on the next connect
-            logger.exception("presence lookup for chat %s failed", event.chat_id)
-            return
-        now = datetime.now(UTC).isoformat()
-        joiners, up = set(event.user_ids), set(online)
-        for receiver in online:  # the others have no socket to tell
-            # A joiner hears of everyone; those already there, of the joiners.
-            news = set(last_seen) if receiver in joiners else joiners
-            for user_id in sorted(news - {receiver}):
-                is_online = user_id in up
-                await self._sio.emit(
-                    "presence",
-                    {
-                        "user_id": user_id,
-                        "online": is_online,
-                        "last_seen": now if is_online else last_seen.get(user_id),
-                    },
-                    room=user_room(receiver),
-                )
-
-    async def _presence_snapshot(self, event: PresenceSnapshot) -> None:
-        online = [(user_id, True, event.as_of) for user_id in event.online_user_ids]
-        offline = [(user_id, False, seen) for user_id, seen in event.offline_last_seen.items()]
-        for user_id, is_online, last_seen in online + offline:
-            await self._sio.emit(
-                "presence",
-                {"user_id": user_id, "online": is_online, "last_seen": last_seen},
-                to=event.connection_id,
-                # The socket connects to this process: one emit per contact through Redis
-                # would reach every process, for nothing.
-                ignore_queue=True,
-            )
-
-    async def _messages_read(self, batches: list[MessagesRead]) -> None:
-        for batch in batches:
-            await self._sio.emit(
-                "messages_read",
-                {
-                    "chat_id": batch.chat_id,
-                    "message_ids": batch.message_ids,
-                    "up_to_seq": batch.up_to_seq,
-                },
-                room=user_room(batch.sender_id),
-            )
+    async def _membership(self, order: str, user_id: int, chat_id: int) -> None:
+        await send_membership_order(self._sio, order, user_id=user_id, chat_id=chat_id)

@@ -18,6 +18,7 @@ from chat_server.db import make_engine, make_session_factory
 from chat_server.events import NullPublisher
 from chat_server.groups.models import Group
 from chat_server.groups.service import remove_member
+from chat_server.messages.lanes import ChatLanes
 from chat_server.messages.service import send_message
 from chat_server.seed import GROUP_MESSAGES, PRIVATE_MESSAGES, SEED_PASSWORD, seed
 from tests.support.db import plain_dsn
@@ -136,8 +137,7 @@ async def test_reseeding_keeps_what_users_did_since(
     first = await seed(engine, settings)
     ids = first.user_ids
     await send_message(
-        engine=engine,
-        publisher=NullPublisher(),
+        lanes=ChatLanes(engine, NullPublisher()),
         rate_limiter=None,
         sender_id=ids["bob"],
         chat_id=first.group_chat_id,

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from chat_server.config import Settings
-from chat_server.users.presence import LocalPresence
+from chat_server.presence.store import LocalPresence
 from tests.support.api import TestUser, private_chat, register
 from tests.support.db import plain_dsn, rows
 from tests.support.servers import free_port, serving
@@ -91,7 +91,7 @@ async def test_a_send_whose_commit_reply_is_lost_is_acked_and_delivered_once(
         assert ack["ok"] is True and ack["duplicate"] is False
         [delivered] = await bob_tab.wait_for("message")
         assert delivered["id"] == ack["message"]["id"]
-        # Exactly once, even though the retry found the row already there.
+        # Exactly once, although the server only learnt afterwards that it was stored.
         again = await alice_tab.call(
             "send_message",
             {"chat_id": chat_id, "text": "next", "client_msg_id": str(uuid.uuid4())},
@@ -196,11 +196,12 @@ async def _new_and_delivered_once(it: Scene, ack: dict[str, Any], database_url: 
     assert await _rows(database_url) == [ack["message"]["text"]]
 
 
-async def test_a_send_is_stored_once_when_its_retry_also_loses_its_commit(
+async def test_a_send_is_stored_once_when_the_lookup_after_its_lost_commit_loses_one_too(
     settings: Settings, database_url: str, relay: TcpRelay
 ) -> None:
     async with scene(settings, database_url, relay) as it:
-        relay.lose_next(b"COMMIT", times=2)  # the batch's and the first retry's
+        # The batch's, and that of the lookup asking how the batch ended (asked again).
+        relay.lose_next(b"COMMIT", times=2)
         ack = await _send(it.alice_tabs[0], it.chat_id, "third time lucky")
         assert relay.requests_lost == 2
 
@@ -211,14 +212,15 @@ async def test_a_send_whose_commit_replies_are_lost_twice_is_still_announced_onc
     settings: Settings, database_url: str, relay: TcpRelay
 ) -> None:
     async with scene(settings, database_url, relay) as it:
-        relay.lose_reply_to_next(b"COMMIT", times=2)  # the batch's and the first retry's
+        # The batch's, and that of the lookup asking how the batch ended (asked again).
+        relay.lose_reply_to_next(b"COMMIT", times=2)
         ack = await _send(it.alice_tabs[0], it.chat_id, "stored the first time")
         assert relay.replies_lost == 2
 
         await _new_and_delivered_once(it, ack, database_url)
 
 
-async def test_a_stored_send_is_announced_even_if_its_sender_is_removed_before_the_retry(
+async def test_a_stored_send_is_announced_even_if_its_sender_is_removed_before_the_lookup(
     settings: Settings, database_url: str, relay: TcpRelay
 ) -> None:
     async with scene(settings, database_url, relay) as it:
@@ -246,7 +248,7 @@ async def test_a_stored_send_is_announced_even_if_its_sender_is_removed_before_t
 async def test_after_a_lost_commit_the_same_id_used_in_another_chat_meanwhile_is_not_ours(
     settings: Settings, database_url: str, relay: TcpRelay
 ) -> None:
-    """The batch was undone; before its retry, the sender used the same client id in
+    """The batch was undone; before it ran again, the sender used the same client id in
     another chat. That message is not the batch's: the retry is a conflict, and nothing
     of the other chat is shown in this one."""
     async with (

@@ -1,5 +1,5 @@
 """Sends into one chat are stored in batches (messages/lanes.py, messages/store.py): each
-send still gets its own outcome, and a batch that loses a race is settled send by send."""
+send still gets its own outcome, and a batch that loses a race is run again."""
 
 import asyncio
 import uuid
@@ -9,17 +9,23 @@ import pytest
 
 from chat_server.errors import IdempotencyConflict, NotFound, ValidationFailed
 from chat_server.events import MessageSent, RecordingPublisher
-from chat_server.messages import lanes
 from chat_server.messages import service as messages
-from chat_server.messages.service import SendResult
+from chat_server.messages.lanes import ChatLanes
+from chat_server.messages.outcomes import Duplicate, Stored
 from tests.support.api import TestUser, group, register
 from tests.support.db import plain_dsn, rows
 
+SendResult = Stored | Duplicate
 
-async def _send(app, publisher, user_id: int, chat_id: int, text: str, key: uuid.UUID):
+
+def _lanes(app, publisher) -> ChatLanes:
+    """The server's lanes, but publishing to `publisher`."""
+    return ChatLanes(app.state.runtime.engine, publisher)
+
+
+async def _send(lanes: ChatLanes, user_id: int, chat_id: int, text: str, key: uuid.UUID):
     return await messages.send_message(
-        engine=app.state.runtime.engine,
-        publisher=publisher,
+        lanes=lanes,
         rate_limiter=None,
         sender_id=user_id,
         chat_id=chat_id,
@@ -44,17 +50,18 @@ async def test_one_batch_settles_new_repeated_refused_and_conflicting_sends(
     alice, bob, mallory = [await register(client, n) for n in ("Alice", "Bob", "Mallory")]
     chat_id = (await group(client, alice, [bob]))["chat_id"]
     publisher = RecordingPublisher()
+    lanes = _lanes(app, publisher)
     repeated, reused = uuid.uuid4(), uuid.uuid4()
-    await _send(app, publisher, bob.id, chat_id, "from before", reused)
+    await _send(lanes, bob.id, chat_id, "from before", reused)
     publisher.events.clear()
 
     # Started together, these queue up behind one another and are stored in batches.
     outcomes = await asyncio.gather(
-        *(_send(app, publisher, alice.id, chat_id, f"a{i}", uuid.uuid4()) for i in range(20)),
-        _send(app, publisher, bob.id, chat_id, "twice", repeated),
-        _send(app, publisher, bob.id, chat_id, "twice", repeated),
-        _send(app, publisher, mallory.id, chat_id, "let me in", uuid.uuid4()),
-        _send(app, publisher, bob.id, chat_id, "another text", reused),
+        *(_send(lanes, alice.id, chat_id, f"a{i}", uuid.uuid4()) for i in range(20)),
+        _send(lanes, bob.id, chat_id, "twice", repeated),
+        _send(lanes, bob.id, chat_id, "twice", repeated),
+        _send(lanes, mallory.id, chat_id, "let me in", uuid.uuid4()),
+        _send(lanes, bob.id, chat_id, "another text", reused),
         return_exceptions=True,
     )
 
@@ -79,7 +86,7 @@ async def test_one_batch_settles_new_repeated_refused_and_conflicting_sends(
 
 
 @pytest.mark.parametrize("batch_size", [1, 5])
-async def test_a_batch_that_loses_a_race_is_settled_send_by_send(
+async def test_a_batch_that_loses_a_race_runs_again_and_the_loser_gets_the_winners_message(
     client, app, database_url, batch_size
 ):
     alice, bob, chat_id = await _alice_and_bob_in_a_group(client)
@@ -97,10 +104,11 @@ async def test_a_batch_that_loses_a_race_is_settled_send_by_send(
         contested,
     )
     publisher = RecordingPublisher()
+    lanes = _lanes(app, publisher)
     others = [uuid.uuid4() for _ in range(batch_size - 1)]
     sending = asyncio.gather(
-        _send(app, publisher, alice.id, chat_id, "contested", contested),
-        *(_send(app, publisher, bob.id, chat_id, f"b{i}", key) for i, key in enumerate(others)),
+        _send(lanes, alice.id, chat_id, "contested", contested),
+        *(_send(lanes, bob.id, chat_id, f"b{i}", key) for i, key in enumerate(others)),
     )
     await asyncio.sleep(0.5)  # the batch is now blocked on the rival's row
     await rival_tx.commit()
@@ -136,9 +144,10 @@ async def test_a_failed_broadcast_fails_no_send_and_the_rest_still_go_out(
 ):
     alice, _bob, chat_id = await _alice_and_bob_in_a_group(client)
     publisher = _BrokenOnce()
+    lanes = _lanes(app, publisher)
 
     results = await asyncio.gather(
-        *(_send(app, publisher, alice.id, chat_id, f"m{i}", uuid.uuid4()) for i in range(5))
+        *(_send(lanes, alice.id, chat_id, f"m{i}", uuid.uuid4()) for i in range(5))
     )
 
     assert [r.duplicate for r in results] == [False] * 5  # stored is stored
@@ -151,11 +160,12 @@ async def test_texts_the_database_cannot_store_are_refused_before_they_join_a_ba
 ):
     alice, bob, chat_id = await _alice_and_bob_in_a_group(client)
     publisher = RecordingPublisher()
+    lanes = _lanes(app, publisher)
 
     outcomes = await asyncio.gather(
-        *(_send(app, publisher, alice.id, chat_id, f"fine {i}", uuid.uuid4()) for i in range(5)),
-        _send(app, publisher, bob.id, chat_id, "nul \x00 inside", uuid.uuid4()),
-        _send(app, publisher, bob.id, chat_id, "lone \ud800 surrogate", uuid.uuid4()),
+        *(_send(lanes, alice.id, chat_id, f"fine {i}", uuid.uuid4()) for i in range(5)),
+        _send(lanes, bob.id, chat_id, "nul \x00 inside", uuid.uuid4()),
+        _send(lanes, bob.id, chat_id, "lone \ud800 surrogate", uuid.uuid4()),
         return_exceptions=True,
     )
 
@@ -164,26 +174,21 @@ async def test_texts_the_database_cannot_store_are_refused_before_they_join_a_ba
     assert len(await _rows(database_url)) == 5
 
 
-async def test_senders_waiting_in_a_lane_hear_of_it_when_its_worker_is_cancelled(
-    client, app, database_url
-):
+async def test_senders_waiting_in_a_lane_hear_of_it_when_the_lanes_close(client, app, database_url):
     alice, _bob, chat_id = await _alice_and_bob_in_a_group(client)
+    lanes = _lanes(app, RecordingPublisher())
     rival = await asyncpg.connect(plain_dsn(database_url))
     rival_tx = rival.transaction()
     await rival_tx.start()
     await rival.execute("SELECT 1 FROM chats WHERE id = $1 FOR UPDATE", chat_id)
     try:
         sending = asyncio.gather(
-            *(
-                _send(app, RecordingPublisher(), alice.id, chat_id, f"m{i}", uuid.uuid4())
-                for i in range(3)
-            ),
+            *(_send(lanes, alice.id, chat_id, f"m{i}", uuid.uuid4()) for i in range(3)),
             return_exceptions=True,
         )
         await asyncio.sleep(0.5)  # the lane's statement now waits for the chat row
-        assert lanes._workers, "a lane worker should be running"
-        for worker in list(lanes._workers):
-            worker.cancel()
+        assert not sending.done(), "the sends should be waiting in their lane"
+        await lanes.close()  # as at shutdown: the lane's worker is cancelled
 
         results = await asyncio.wait_for(sending, timeout=5)  # nobody waits for ever
     finally:

@@ -4,7 +4,8 @@ departures the Redis reaper hands over (real database, recording publisher)."""
 from datetime import UTC, datetime, timedelta
 
 from chat_server.events import Event, PresenceChanged, RecordingPublisher
-from chat_server.users.presence import Departure, LocalPresence, users_timed_out
+from chat_server.presence.service import users_timed_out
+from chat_server.presence.store import Departure, LocalPresence
 from tests.support.api import private_chat, register
 
 

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis.asyncio
 
-from chat_server.users.presence import Departure, RedisPresence
+from chat_server.presence.redis_store import RedisPresence
+from chat_server.presence.store import Departure
 from tests.support.servers import free_port
 from tests.support.tcp_relay import TcpRelay
 from tests.support.tools import REDIS_URL, require_redis

@@ -7,26 +7,27 @@ import asyncpg
 import pytest
 
 from chat_server.errors import NotFound
-from chat_server.events import ChatLeft, MessagesRead, ReadReceipt, RecordingPublisher
+from chat_server.events import MessagesRead, ReadReceipt, RecordingPublisher
 from chat_server.groups import service as groups
 from chat_server.messages import read_status
 from chat_server.messages import service as messages
+from chat_server.messages.lanes import ChatLanes
 from tests.support.api import group, register, send
 from tests.support.db import plain_dsn
 
 
 def _newly_read(publisher: RecordingPublisher) -> list[MessagesRead]:
-    found: list[MessagesRead] = []
-    for event in publisher.events:
-        if isinstance(event, ReadReceipt | ChatLeft):
-            found.extend(event.newly_read)
-    return found
+    return [event for event in publisher.events if isinstance(event, MessagesRead)]
 
 
-async def _mark(app, publisher, user, chat_id, seq) -> int:
+def _lanes(app, publisher) -> ChatLanes:
+    """The server's lanes, but publishing to `publisher`."""
+    return ChatLanes(app.state.runtime.engine, publisher)
+
+
+async def _mark(lanes, user, chat_id, seq) -> int:
     return await messages.mark_read(
-        engine=app.state.runtime.engine,
-        publisher=publisher,
+        lanes=lanes,
         user_id=user.id,
         chat_id=chat_id,
         seq=seq,
@@ -54,18 +55,19 @@ async def test_group_message_is_read_only_when_every_other_member_read_it(client
     chat_id = (await group(client, alice, [bob, carol]))["chat_id"]
     message = await send(client, alice, chat_id, "hello team")
     publisher = RecordingPublisher()
+    lanes = _lanes(app, publisher)
 
-    await _mark(app, publisher, bob, chat_id, message["seq"])
+    await _mark(lanes, bob, chat_id, message["seq"])
     assert await _is_read(client, alice, chat_id) == [False]
     assert _newly_read(publisher) == []
 
-    await _mark(app, publisher, carol, chat_id, message["seq"])
+    await _mark(lanes, carol, chat_id, message["seq"])
     assert await _is_read(client, alice, chat_id) == [True]
     assert _newly_read(publisher) == [
         MessagesRead(chat_id=chat_id, sender_id=alice.id, message_ids=[message["id"]], up_to_seq=1)
     ]
     # Reading again notifies nobody a second time.
-    await _mark(app, publisher, carol, chat_id, message["seq"])
+    await _mark(lanes, carol, chat_id, message["seq"])
     assert len(_newly_read(publisher)) == 1
 
 
@@ -77,8 +79,9 @@ async def test_private_message_is_read_when_the_recipient_reads(client, app):
     second = await send(client, alice, chat_id, "two")
     reply = await send(client, bob, chat_id, "three")
     publisher = RecordingPublisher()
+    lanes = _lanes(app, publisher)
 
-    assert await _mark(app, publisher, bob, chat_id, reply["seq"]) == 3
+    assert await _mark(lanes, bob, chat_id, reply["seq"]) == 3
     assert await _is_read(client, alice, chat_id) == [True, True, False]
     assert _newly_read(publisher) == [
         MessagesRead(
@@ -96,9 +99,10 @@ async def test_watermark_never_moves_back_nor_past_the_last_message(client, app)
     for i in range(3):
         await send(client, alice, chat_id, f"m{i}")
     publisher = RecordingPublisher()
-    assert await _mark(app, publisher, bob, chat_id, 2) == 2
-    assert await _mark(app, publisher, bob, chat_id, 1) == 2
-    assert await _mark(app, publisher, bob, chat_id, 1000) == 3
+    lanes = _lanes(app, publisher)
+    assert await _mark(lanes, bob, chat_id, 2) == 2
+    assert await _mark(lanes, bob, chat_id, 1) == 2
+    assert await _mark(lanes, bob, chat_id, 1000) == 3
     detail = (await client.get(f"/chats/{chat_id}", headers=bob.headers)).json()
     assert {m["user_id"]: m["last_read_seq"] for m in detail["members"]}[bob.id] == 3
     # Only forward moves produce receipts.
@@ -131,7 +135,8 @@ async def test_member_added_later_does_not_hold_back_earlier_messages(client, ap
     assert added.status_code == 201
     late = await send(client, alice, chat_id, "after dave")
     publisher = RecordingPublisher()
-    await _mark(app, publisher, bob, chat_id, late["seq"])
+    lanes = _lanes(app, publisher)
+    await _mark(lanes, bob, chat_id, late["seq"])
     # Dave joined at seq 1, so only the later message waits for him.
     assert await _is_read(client, alice, chat_id) == [True, False]
     assert [m.message_ids for m in _newly_read(publisher)] == [[early["id"]]]
@@ -143,7 +148,8 @@ async def test_leaving_the_group_can_complete_reads_and_notifies_once(client, ap
     chat_id = team["chat_id"]
     message = await send(client, alice, chat_id, "read me")
     publisher = RecordingPublisher()
-    await _mark(app, publisher, bob, chat_id, 1)
+    lanes = _lanes(app, publisher)
+    await _mark(lanes, bob, chat_id, 1)
     assert _newly_read(publisher) == []
     await _remove(app, publisher, team, carol, carol)
     assert await _is_read(client, alice, chat_id) == [True]
@@ -161,8 +167,9 @@ async def test_leaving_completes_only_what_everyone_left_has_read_for_each_sende
     from_bob = await send(client, bob, chat_id, "3")
     await send(client, alice, chat_id, "4")
     publisher = RecordingPublisher()
+    lanes = _lanes(app, publisher)
     for reader, seq in ((alice, 3), (bob, 3), (dave, 4)):
-        await _mark(app, publisher, reader, chat_id, seq)
+        await _mark(lanes, reader, chat_id, seq)
     assert _newly_read(publisher) == []  # Carol has read nothing
 
     await _remove(app, publisher, team, alice, carol)
@@ -187,9 +194,8 @@ async def test_parallel_readers_never_leave_a_message_unread(client, app):
     for round_no in range(10):
         message = await send(client, users[0], chat_id, f"round {round_no}")
         publisher = RecordingPublisher()
-        await asyncio.gather(
-            *(_mark(app, publisher, u, chat_id, message["seq"]) for u in users[1:])
-        )
+        lanes = _lanes(app, publisher)
+        await asyncio.gather(*(_mark(lanes, u, chat_id, message["seq"]) for u in users[1:]))
         assert [m.message_ids for m in _newly_read(publisher)] == [[message["id"]]]
     assert await _is_read(client, users[0], chat_id) == [True] * 10
 
@@ -198,7 +204,7 @@ async def test_sender_reading_own_message_does_not_mark_it_read(client, app):
     alice, bob = [await register(client, n) for n in ("Alice", "Bob")]
     chat_id = (await group(client, alice, [bob]))["chat_id"]
     await send(client, alice, chat_id, "mine", str(uuid.uuid4()))
-    await _mark(app, RecordingPublisher(), alice, chat_id, 1)
+    await _mark(_lanes(app, RecordingPublisher()), alice, chat_id, 1)
     assert await _is_read(client, alice, chat_id) == [False]
 
 
@@ -207,12 +213,11 @@ async def test_many_parallel_reads_are_batched_and_complete_each_message_once(cl
     chat_id = (await group(client, alice, readers))["chat_id"]
     sent = [await send(client, alice, chat_id, f"m{i}") for i in range(20)]
     publisher = RecordingPublisher()
+    lanes = _lanes(app, publisher)
 
     # Every reader reads every message at once: 100 reads of one chat in parallel.
     asked = [(reader, seq) for reader in readers for seq in range(1, 21)]
-    answers = await asyncio.gather(
-        *(_mark(app, publisher, reader, chat_id, seq) for reader, seq in asked)
-    )
+    answers = await asyncio.gather(*(_mark(lanes, reader, chat_id, seq) for reader, seq in asked))
 
     assert all(answer >= seq for (_, seq), answer in zip(asked, answers, strict=True))
     assert await _is_read(client, alice, chat_id) == [True] * 20
@@ -237,15 +242,16 @@ async def test_reads_settled_one_by_one_after_a_failed_batch_are_all_announced(
     sent = [await send(client, alice, chat_id, f"m{i}") for i in range(4)]
     real = read_status.move_watermarks
 
-    async def fails_for_batches(engine, *, chat_id, reads):
+    async def fails_for_batches(conn, *, chat_id, reads):
         if len(reads) > 1:  # a pool timeout or a dropped connection, say
             raise ConnectionError("transient")
-        return await real(engine, chat_id=chat_id, reads=reads)
+        return await real(conn, chat_id=chat_id, reads=reads)
 
     monkeypatch.setattr(read_status, "move_watermarks", fails_for_batches)
     publisher = RecordingPublisher()
+    lanes = _lanes(app, publisher)
 
-    answers = await asyncio.gather(*(_mark(app, publisher, bob, chat_id, s) for s in (1, 2, 4)))
+    answers = await asyncio.gather(*(_mark(lanes, bob, chat_id, s) for s in (1, 2, 4)))
 
     assert answers == [1, 2, 4]
     receipts = [e.last_read_seq for e in publisher.events if isinstance(e, ReadReceipt)]
@@ -264,7 +270,7 @@ async def test_a_non_members_read_never_locks_the_chat(client, app, database_url
     await holder.execute("SELECT 1 FROM chats WHERE id = $1 FOR UPDATE", chat_id)
     try:
         with pytest.raises(NotFound):
-            await asyncio.wait_for(_mark(app, RecordingPublisher(), mallory, chat_id, 1), 5)
+            await asyncio.wait_for(_mark(_lanes(app, RecordingPublisher()), mallory, chat_id, 1), 5)
     finally:
         await holding.rollback()
         await holder.close()

@@ -11,7 +11,8 @@ import pytest
 import socketio
 
 from chat_server.config import Settings
-from chat_server.users.presence import LocalPresence, Presence, RedisPresence
+from chat_server.presence.redis_store import RedisPresence
+from chat_server.presence.store import LocalPresence, PresenceStore
 from tests.support.api import group, register
 from tests.support.servers import free_port, serving
 from tests.support.sockets import RecordingClient, connected
@@ -33,7 +34,7 @@ class GatedPresence(LocalPresence):
 
 
 @pytest.fixture
-def serve(settings: Settings, database_url: str) -> Callable[[Presence], object]:
+def serve(settings: Settings, database_url: str) -> Callable[[PresenceStore], object]:
     return lambda presence: serving(settings, database_url, presence)
 
 

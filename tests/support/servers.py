@@ -19,7 +19,7 @@ import uvicorn
 
 from chat_server.app import create_asgi_app
 from chat_server.config import Settings
-from chat_server.users.presence import LocalPresence, Presence
+from chat_server.presence.store import LocalPresence, PresenceStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TEST_JWT_SECRET = "test-only-secret-" + uuid.uuid4().hex
@@ -132,7 +132,9 @@ class FlakyPresence(LocalPresence):
 
 
 @asynccontextmanager
-async def serving(settings: Settings, database_url: str, presence: Presence) -> AsyncIterator[str]:
+async def serving(
+    settings: Settings, database_url: str, presence: PresenceStore
+) -> AsyncIterator[str]:
     """The server in this process and event loop, with the given presence store."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"

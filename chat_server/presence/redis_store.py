@@ -1,114 +1,21 @@
-"""Who is online: a user's open connections, in Redis when several processes share them."""
+"""The presence store in Redis, shared by several server processes."""
 
 import asyncio
 import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from pathlib import Path
 
 import redis.asyncio as aioredis
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from chat_server.chats.service import chat_ids_of_user, contacts_last_seen
-from chat_server.db import SessionFactory
-from chat_server.events import PresenceChanged, PresenceSnapshot, Publisher
-from chat_server.users.service import touch_last_seen
+from chat_server.presence.store import Departure, LocalPresence, OnTimeout, PresenceStore
 
 logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Departure:
-    """A user whose connections all died with their process (none said goodbye)."""
-
-    user_id: int
-    last_seen: datetime  # the last time any of their connections was renewed
-
-
-# Called with the departures and the presence store that found them.
-OnTimeout = Callable[[list[Departure], "Presence"], Awaitable[None]]
-
-
-class Presence(Protocol):
-    async def connected(self, user_id: int, sid: str) -> bool:
-        """Record a connection; True when it is the user's first (they just came online)."""
-        ...
-
-    async def disconnected(self, user_id: int, sid: str) -> bool:
-        """Forget a connection; True when it was the user's last (they just went offline)."""
-        ...
-
-    async def online_among(self, user_ids: list[int]) -> list[int]:
-        """Those of `user_ids` with at least one open connection, in the order given."""
-        ...
-
-    async def start(self) -> None:
-        """Begin background work (at startup, in the event loop)."""
-        ...
-
-    async def stop(self) -> None: ...
-
-
-class LocalPresence:
-    """One process: a set of connection ids per user."""
-
-    def __init__(self) -> None:
-        self._connections: dict[int, set[str]] = {}
-
-    async def connected(self, user_id: int, sid: str) -> bool:
-        connections = self._connections.setdefault(user_id, set())
-        connections.add(sid)
-        return len(connections) == 1
-
-    async def disconnected(self, user_id: int, sid: str) -> bool:
-        connections = self._connections.get(user_id, set())
-        connections.discard(sid)
-        if not connections:
-            self._connections.pop(user_id, None)
-            return True
-        return False
-
-    async def online_among(self, user_ids: list[int]) -> list[int]:
-        return [user_id for user_id in user_ids if self._connections.get(user_id)]
-
-    async def start(self) -> None:
-        pass
-
-    async def stop(self) -> None:
-        pass
-
-
 # Atomic, so that of several processes reaping at once exactly one reports a departure.
-# KEYS[1]: user id -> the latest expiry of any of their connections.
-# ARGV: now, the key prefix of a user's connection set, how many users to look at.
-# Returns [how many users it looked at, user id, latest expiry, ...]: the pairs are the
-# users whose last connections just expired; a user who disconnected cleanly has no
-# expired connections and is dropped silently.
-_REAP_SCRIPT = """
-local timed_out = {0}
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[3])
-timed_out[1] = #due / 2
-for i = 1, #due, 2 do
-    local user, latest = due[i], due[i + 1]
-    local connections = ARGV[2] .. user
-    local expired = redis.call('ZREMRANGEBYSCORE', connections, '-inf', ARGV[1])
-    local alive = redis.call('ZRANGE', connections, -1, -1, 'WITHSCORES')
-    if #alive > 0 then
-        redis.call('ZADD', KEYS[1], alive[2], user)
-    else
-        redis.call('ZREM', KEYS[1], user)
-        if expired > 0 then
-            table.insert(timed_out, user)
-            table.insert(timed_out, latest)
-        end
-    end
-end
-return timed_out
-"""
+_REAP_SCRIPT = (Path(__file__).parent / "reap.lua").read_text(encoding="utf-8")
 
 
 class RedisPresence:
@@ -262,105 +169,9 @@ class RedisPresence:
         await self._redis.aclose()
 
 
-def make_presence(
+def make_presence_store(
     redis_url: str | None, namespace: str, *, ttl: float, on_timeout: OnTimeout
-) -> Presence:
+) -> PresenceStore:
     if redis_url:
         return RedisPresence(redis_url, namespace, ttl=ttl, on_timeout=on_timeout)
     return LocalPresence()  # one process: its connections die with it
-
-
-async def user_connected(
-    *,
-    session: AsyncSession,
-    publisher: Publisher,
-    presence: Presence,
-    user_id: int,
-    connection_id: str,
-) -> list[int]:
-    """Count a new connection; announce the user online if it is their first. Returns
-    the ids of the user's chats (the connection subscribes to them)."""
-    chat_ids = await chat_ids_of_user(session, user_id)
-    contacts = await contacts_last_seen(session, user_id)
-    await session.commit()  # give the connection back before the Redis round trips
-    now = datetime.now(UTC).isoformat()
-    if await presence.connected(user_id, connection_id):
-        await publisher.publish(
-            PresenceChanged(user_id=user_id, online=True, last_seen=now, chat_ids=chat_ids)
-        )
-    online = await presence.online_among(list(contacts))
-    up = set(online)
-    offline = {
-        contact_id: last_seen.isoformat() if last_seen else None
-        for contact_id, last_seen in contacts.items()
-        if contact_id not in up
-    }
-    await publisher.publish(
-        PresenceSnapshot(
-            connection_id=connection_id,
-            online_user_ids=online,
-            as_of=now,
-            offline_last_seen=offline,
-        )
-    )
-    return chat_ids
-
-
-async def user_disconnected(
-    *,
-    session: AsyncSession,
-    publisher: Publisher,
-    presence: Presence,
-    user_id: int,
-    connection_id: str,
-) -> None:
-    """Forget a connection; when it was the last one, store last_seen and announce it."""
-    if await presence.disconnected(user_id, connection_id):
-        await _went_offline(session, publisher, user_id, datetime.now(UTC))
-
-
-async def users_timed_out(
-    departures: list[Departure],
-    presence: Presence,
-    *,
-    sessions: SessionFactory,
-    publisher: Publisher,
-) -> None:
-    """Announce offline the users whose connections died with their process, unless
-    they have come back since (their "online" may already be out)."""
-    for departure in departures:
-        try:
-            await _timed_out(departure, presence, sessions=sessions, publisher=publisher)
-        except Exception:  # one user's failure must not cost the others their news
-            logger.exception("could not announce user %s offline", departure.user_id)
-
-
-async def _timed_out(
-    departure: Departure, presence: Presence, *, sessions: SessionFactory, publisher: Publisher
-) -> None:
-    async with sessions() as session:
-        await _went_offline(
-            session, publisher, departure.user_id, departure.last_seen, unless_back=presence
-        )
-
-
-async def _went_offline(
-    session: AsyncSession,
-    publisher: Publisher,
-    user_id: int,
-    last_seen: datetime,
-    *,
-    unless_back: Presence | None = None,
-) -> None:
-    """Store last_seen and announce the user offline; with `unless_back`, not if they
-    are online again by the time of the announcement."""
-    await touch_last_seen(session=session, user_id=user_id, at=last_seen)
-    chat_ids = await chat_ids_of_user(session, user_id)
-    # Asked last, right before the announcement: the user may have just reconnected.
-    if unless_back is not None and await unless_back.online_among([user_id]):
-        return
-    await publisher.publish(
-        PresenceChanged(
-            user_id=user_id, online=False, last_seen=last_seen.isoformat(), chat_ids=chat_ids
-        )
-    )

@@ -1,0 +1,113 @@
+"""A batch's one transaction under the chat row lock, and the one recovery from a lost
+COMMIT, for every kind of request in the message pipeline (sends and reads alike).
+
+A COMMIT whose reply never arrives (the connection dropped) may or may not have
+happened. The lock statement returns the transaction's id; once the chat row lock is
+free again, the transaction has ended, and PostgreSQL says how (`pg_xact_status`):
+committed, and the batch's results stand (they are published as usual, once); aborted,
+and the batch is simply run again.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from chat_server.chats.access import CHAT, LOCK_CHAT_FOR_MEMBERS
+from chat_server.chats.models import Chat
+from chat_server.messages.outcomes import Refused
+
+# Tries of a batch that certainly did nothing, and of asking how a transaction ended.
+ATTEMPTS = 3
+UNIQUE_VIOLATION = "23505"
+logger = logging.getLogger(__name__)
+
+Result = TypeVar("Result")
+Work = Callable[[AsyncConnection], Awaitable[Result]]
+
+_WAIT_FOR_CHAT = select(Chat.id).where(Chat.id == CHAT).with_for_update(read=True)
+_XACT_STATUS = text("SELECT pg_xact_status(CAST(CAST(:xact AS text) AS xid8))")
+
+
+class CommitUnknown(Exception):
+    """A COMMIT got no reply, and PostgreSQL could not be asked whether it happened."""
+
+
+@dataclass(frozen=True)
+class _Undone:
+    """The attempt certainly changed nothing; another may succeed."""
+
+    error: Exception
+
+
+async def run_locked(
+    engine: AsyncEngine, *, chat_id: int, user_ids: Sequence[int], work: Work[Result]
+) -> Result | Refused:
+    """Run `work` in one transaction holding the chat row lock and return its result;
+    Refused, with no lock taken, when none of `user_ids` is a member of the chat.
+
+    Tried again, up to ATTEMPTS times in all, when an attempt certainly did nothing: its
+    COMMIT was lost on the way (PostgreSQL says it aborted), or a unique key it inserted
+    was taken by a transaction that committed after this one's snapshot (a parallel send
+    with the same client_msg_id into another chat): the next attempt sees that row.
+    Any other error is raised; nothing was committed then.
+    """
+    attempts_left = ATTEMPTS
+    while True:
+        result = await _attempt(engine, chat_id, list(user_ids), work)
+        attempts_left -= 1
+        if not isinstance(result, _Undone):
+            return result
+        if attempts_left == 0:
+            raise result.error
+
+
+async def _attempt(
+    engine: AsyncEngine, chat_id: int, user_ids: list[int], work: Work[Result]
+) -> Result | Refused | _Undone:
+    xact: str | None = None
+    done = False
+    try:
+        async with engine.begin() as conn:
+            xact = (
+                await conn.execute(LOCK_CHAT_FOR_MEMBERS, {"chat": chat_id, "user_ids": user_ids})
+            ).scalar()
+            if xact is None:
+                return Refused()
+            result = await work(conn)
+            done = True
+    except IntegrityError as exc:
+        if not done and getattr(exc.orig, "sqlstate", None) == UNIQUE_VIOLATION:
+            return _Undone(exc)
+        raise
+    except Exception as exc:
+        if not done or xact is None:
+            raise  # COMMIT was never sent: the transaction is undone
+        status = await _status(engine, chat_id, xact)
+        if status == "committed":
+            return result
+        if status == "aborted":
+            return _Undone(exc)
+        raise CommitUnknown(f"transaction {xact} of chat {chat_id}: {status}") from exc
+    return result
+
+
+async def _status(engine: AsyncEngine, chat_id: int, xact: str) -> str | None:
+    """How the transaction `xact`, which held the chat row lock, ended: 'committed' or
+    'aborted'; None when PostgreSQL cannot be asked. A lookup that fails (its own reply
+    lost, say) only read, so it is asked again."""
+    for _ in range(ATTEMPTS):
+        try:
+            async with engine.begin() as conn:
+                # Once this share lock is granted, the transaction has ended.
+                await conn.execute(_WAIT_FOR_CHAT, {"chat": chat_id})
+                status = (await conn.execute(_XACT_STATUS, {"xact": xact})).scalar()
+        except Exception:
+            logger.warning("could not ask how transaction %s ended; asking again", xact)
+            continue
+        return None if status is None else str(status)
+    return None
