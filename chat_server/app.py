@@ -64,6 +64,9 @@ def create_app(
     app.state.runtime = runtime
     app.state.sio = sio
     install_error_handlers(app)
+    # Only other sites' pages need this: the bundled page calls the API from its own
+    # origin, which browsers never check (unlike the Socket.IO origin check, see
+    # realtime/origins.py), so it works on any address and port without being listed.
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

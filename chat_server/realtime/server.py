@@ -3,6 +3,7 @@
 import socketio
 
 from chat_server.config import Settings
+from chat_server.realtime.origins import same_origin_or
 from chat_server.realtime.rooms import ChatRedisManager
 
 
@@ -15,8 +16,8 @@ def create_socket_server(settings: Settings) -> socketio.AsyncServer:
     return socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,
-        # An explicit list: '*' would accept any site, and [] would turn the check off.
-        cors_allowed_origins=list(settings.cors_origins),
+        # The page's own origin on any address and port, and the listed sites; never '*'.
+        cors_allowed_origins=same_origin_or(settings.cors_origins),
         max_http_buffer_size=settings.max_socket_payload_bytes,
         # One client's events run one at a time, so back-to-back sends keep their order.
         async_handlers=False,
