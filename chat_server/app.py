@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from chat_server.api_docs import DESCRIPTION, TAGS, install_api_docs
 from chat_server.auth.router import router as auth_router
 from chat_server.chats.router import router as chats_router
 from chat_server.config import Settings, get_settings
@@ -58,7 +59,12 @@ def create_app(
     app = FastAPI(
         title="chat_server",
         summary="A self-hostable, Telegram-like messenger: REST + Socket.IO",
+        description=DESCRIPTION,
         version="0.1.0",
+        openapi_tags=TAGS,
+        # Served by install_api_docs from static/vendor instead of a CDN.
+        docs_url=None,
+        redoc_url=None,
         lifespan=lifespan,
     )
     app.state.runtime = runtime
@@ -84,6 +90,7 @@ def create_app(
         messages_router,
     ):
         app.include_router(router)
+    install_api_docs(app)
     _mount_web_client(app)
     return app
 
