@@ -38,7 +38,7 @@ async def offline_page(browser: Browser, live_server: LiveServer) -> AsyncIterat
     assert errors == []
 
 
-async def test_swagger_renders_offline(offline_page: Page, shot: Screenshots) -> None:
+async def test_swagger_renders_offline_with_examples(offline_page: Page, shot: Screenshots) -> None:
     page = offline_page
     await page.goto("/docs")
     await expect(page.locator(".swagger-ui .info .title")).to_contain_text("chat_server")
@@ -47,7 +47,11 @@ async def test_swagger_renders_offline(offline_page: Page, shot: Screenshots) ->
     await expect(page.locator(".opblock-tag-section", has_text="auth")).to_contain_text(
         "bearer token"
     )
-    await page.screenshot(path=shot.folder / "docs.png", full_page=False)
+    login = page.locator("#operations-auth-login_auth_login_post")
+    await login.locator(".opblock-summary").click()
+    # The request body's example is a real login, not {"email": "string", …}.
+    await expect(login.locator(".body-param__example")).to_contain_text("alice@example.com")
+    await page.screenshot(path=shot.folder / "docs.png", full_page=True)
 
 
 async def test_authorize_logs_in_and_try_it_out_sends_the_token(
