@@ -11,8 +11,9 @@ from chat_server.chats.service import chats_left_since
 from chat_server.errors import Unauthorized
 from chat_server.messages import service as messages
 from chat_server.messages.schemas import SocketChatIn, SocketReadIn, SocketSendIn, SocketSyncIn
-from chat_server.realtime.acks import Ack, ok, run_acked
+from chat_server.realtime.acks import Ack, ack, run_acked
 from chat_server.realtime.rooms import chat_room, user_room
+from chat_server.realtime.schemas import OkAck, ReadAck, SendAck, SyncAck
 from chat_server.runtime import Runtime
 from chat_server.users.presence import Presence, user_connected, user_disconnected
 
@@ -95,7 +96,7 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime, presence: Pre
                 text=payload.text,
                 client_msg_id=payload.client_msg_id,
             )
-            return ok(message=result.message.model_dump(mode="json"), duplicate=result.duplicate)
+            return ack(SendAck(message=result.message, duplicate=result.duplicate))
 
         return await run_acked(SocketSendIn, args, action)
 
@@ -108,7 +109,7 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime, presence: Pre
                 chat_id=payload.chat_id,
                 seq=payload.seq,
             )
-            return ok(last_read_seq=last_read_seq)
+            return ack(ReadAck(last_read_seq=last_read_seq))
 
         return await run_acked(SocketReadIn, args, action)
 
@@ -122,7 +123,7 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime, presence: Pre
                     chat_id=payload.chat_id,
                     origin=sid,
                 )
-            return ok()
+            return ack(OkAck())
 
         return await run_acked(SocketChatIn, args, action)
 
@@ -136,7 +137,7 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime, presence: Pre
                     limit=payload.limit,
                     after_seq=payload.after_seq,
                 )
-            return ok(messages=[m.model_dump(mode="json") for m in page.messages])
+            return ack(SyncAck(messages=page.messages))
 
         return await run_acked(SocketSyncIn, args, action)
 

@@ -2,8 +2,10 @@
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 import socketio
+from pydantic import BaseModel
 
 from chat_server.events import (
     ChatDeleted,
@@ -25,6 +27,14 @@ from chat_server.realtime.rooms import (
     send_membership_order,
     user_room,
 )
+from chat_server.realtime.schemas import (
+    ChatLeftOut,
+    MemberChangeOut,
+    MessagesReadOut,
+    PresenceOut,
+    ReadReceiptOut,
+    TypingOut,
+)
 from chat_server.users.presence import Presence
 
 logger = logging.getLogger(__name__)
@@ -40,20 +50,17 @@ class SocketPublisher:
             case MessageSent():
                 await self._sio.emit("message", event.message, room=chat_room(event.chat_id))
             case ReadReceipt():
-                await self._sio.emit(
-                    "read_receipt",
-                    {
-                        "chat_id": event.chat_id,
-                        "user_id": event.user_id,
-                        "last_read_seq": event.last_read_seq,
-                    },
-                    room=chat_room(event.chat_id),
+                receipt = ReadReceiptOut(
+                    chat_id=event.chat_id,
+                    user_id=event.user_id,
+                    last_read_seq=event.last_read_seq,
                 )
+                await self._sio.emit("read_receipt", _json(receipt), room=chat_room(event.chat_id))
                 await self._messages_read(event.newly_read)
             case Typing():
                 await self._sio.emit(
                     "typing",
-                    {"chat_id": event.chat_id, "user_id": event.user_id},
+                    _json(TypingOut(chat_id=event.chat_id, user_id=event.user_id)),
                     room=chat_room(event.chat_id),
                     skip_sid=event.origin,
                 )
@@ -68,18 +75,22 @@ class SocketPublisher:
                     for user_id in event.user_ids:
                         await self._sio.emit(
                             "member_added",
-                            {"chat_id": event.chat_id, "user_id": user_id},
+                            _json(MemberChangeOut(chat_id=event.chat_id, user_id=user_id)),
                             room=chat_room(event.chat_id),
                         )
                 await self._introduce(event)
             case ChatLeft():
-                payload = {"chat_id": event.chat_id, "user_id": event.user_id}
-                await self._sio.emit("member_removed", payload, room=chat_room(event.chat_id))
+                removed = MemberChangeOut(chat_id=event.chat_id, user_id=event.user_id)
+                await self._sio.emit(
+                    "member_removed", _json(removed), room=chat_room(event.chat_id)
+                )
                 await send_membership_order(
                     self._sio, LEAVE_ORDER, user_id=event.user_id, chat_id=event.chat_id
                 )
                 await self._sio.emit(
-                    "chat_left", {"chat_id": event.chat_id}, room=user_room(event.user_id)
+                    "chat_left",
+                    _json(ChatLeftOut(chat_id=event.chat_id)),
+                    room=user_room(event.user_id),
                 )
                 await self._messages_read(event.newly_read)
             case ChatDeleted():
@@ -88,7 +99,9 @@ class SocketPublisher:
                         self._sio, LEAVE_ORDER, user_id=user_id, chat_id=event.chat_id
                     )
                     await self._sio.emit(
-                        "chat_left", {"chat_id": event.chat_id}, room=user_room(user_id)
+                        "chat_left",
+                        _json(ChatLeftOut(chat_id=event.chat_id)),
+                        room=user_room(user_id),
                     )
             case ChatUpdated():
                 await self._sio.emit("chat_updated", event.chat, room=chat_room(event.chat_id))
@@ -98,11 +111,7 @@ class SocketPublisher:
                 for chat_id in event.chat_ids:
                     await self._sio.emit(
                         "presence",
-                        {
-                            "user_id": event.user_id,
-                            "online": event.online,
-                            "last_seen": event.last_seen,
-                        },
+                        _presence(event.user_id, event.online, event.last_seen),
                         room=chat_room(chat_id),
                     )
 
@@ -125,14 +134,9 @@ class SocketPublisher:
             news = set(last_seen) if receiver in joiners else joiners
             for user_id in sorted(news - {receiver}):
                 is_online = user_id in up
+                seen = now if is_online else last_seen.get(user_id)
                 await self._sio.emit(
-                    "presence",
-                    {
-                        "user_id": user_id,
-                        "online": is_online,
-                        "last_seen": now if is_online else last_seen.get(user_id),
-                    },
-                    room=user_room(receiver),
+                    "presence", _presence(user_id, is_online, seen), room=user_room(receiver)
                 )
 
     async def _presence_snapshot(self, event: PresenceSnapshot) -> None:
@@ -141,7 +145,7 @@ class SocketPublisher:
         for user_id, is_online, last_seen in online + offline:
             await self._sio.emit(
                 "presence",
-                {"user_id": user_id, "online": is_online, "last_seen": last_seen},
+                _presence(user_id, is_online, last_seen),
                 to=event.connection_id,
                 # The socket connects to this process: one emit per contact through Redis
                 # would reach every process, for nothing.
@@ -150,12 +154,15 @@ class SocketPublisher:
 
     async def _messages_read(self, batches: list[MessagesRead]) -> None:
         for batch in batches:
-            await self._sio.emit(
-                "messages_read",
-                {
-                    "chat_id": batch.chat_id,
-                    "message_ids": batch.message_ids,
-                    "up_to_seq": batch.up_to_seq,
-                },
-                room=user_room(batch.sender_id),
+            read = MessagesReadOut(
+                chat_id=batch.chat_id, message_ids=batch.message_ids, up_to_seq=batch.up_to_seq
             )
+            await self._sio.emit("messages_read", _json(read), room=user_room(batch.sender_id))
+
+
+def _json(payload: BaseModel) -> dict[str, Any]:
+    return payload.model_dump(mode="json")
+
+
+def _presence(user_id: int, online: bool, last_seen: str | None) -> dict[str, Any]:
+    return _json(PresenceOut(user_id=user_id, online=online, last_seen=last_seen))
