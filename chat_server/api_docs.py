@@ -3,7 +3,9 @@ OpenAPI description and tags, and the AsyncAPI document of the Socket.IO protoco
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
+
+from chat_server.realtime.asyncapi import asyncapi_yaml
 
 DOCS_URL = "/docs"
 OAUTH2_REDIRECT_URL = "/docs/oauth2-redirect"
@@ -71,7 +73,7 @@ TAGS = [
 
 
 def install_api_docs(app: FastAPI) -> None:
-    """/docs and its OAuth2 redirect page. Create the app with
+    """/docs, its OAuth2 redirect page and /asyncapi.yaml. Create the app with
     `docs_url=None, redoc_url=None` so FastAPI's CDN-loading pages are not added too."""
 
     @app.get(DOCS_URL, include_in_schema=False)
@@ -91,3 +93,10 @@ def install_api_docs(app: FastAPI) -> None:
     @app.get(OAUTH2_REDIRECT_URL, include_in_schema=False)
     async def swagger_ui_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
+
+    document = asyncapi_yaml()
+
+    @app.get(ASYNCAPI_URL, include_in_schema=False)
+    async def asyncapi() -> Response:
+        """The Socket.IO protocol (AsyncAPI 3.0), the same as docs/asyncapi.yaml."""
+        return Response(document, media_type="application/yaml")

@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from chat_server import __version__
 from chat_server.api_docs import DESCRIPTION, TAGS, install_api_docs
 from chat_server.auth.router import router as auth_router
 from chat_server.chats.router import router as chats_router
@@ -60,7 +61,7 @@ def create_app(
         title="chat_server",
         summary="A self-hostable, Telegram-like messenger: REST + Socket.IO",
         description=DESCRIPTION,
-        version="0.1.0",
+        version=__version__,
         openapi_tags=TAGS,
         # Served by install_api_docs from static/vendor instead of a CDN.
         docs_url=None,
