@@ -1,9 +1,10 @@
-"""Command line: `python -m chat_server serve | migrate | seed`."""
+"""Command line: `python -m chat_server serve | migrate | seed | asyncapi`."""
 
 import argparse
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -48,6 +49,16 @@ def _seed(args: argparse.Namespace) -> None:
     run_seed(resolve_database_url(get_settings()))
 
 
+def _asyncapi(args: argparse.Namespace) -> None:
+    from chat_server.realtime.asyncapi import asyncapi_yaml
+
+    document = asyncapi_yaml()
+    if args.output:
+        Path(args.output).write_text(document, encoding="utf-8")
+    else:
+        sys.stdout.write(document)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m chat_server",
@@ -68,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
         "seed", help="create demo users, chats and messages (safe to run twice)"
     )
     seed.set_defaults(handler=_seed)
+
+    asyncapi = commands.add_parser(
+        "asyncapi", help="print the AsyncAPI document of the Socket.IO protocol (YAML)"
+    )
+    asyncapi.add_argument("-o", "--output", help="write it to this file instead")
+    asyncapi.set_defaults(handler=_asyncapi)
     return parser
 
 

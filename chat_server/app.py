@@ -10,6 +10,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
+from chat_server import __version__
+from chat_server.api_docs import DESCRIPTION, TAGS, install_api_docs
 from chat_server.auth.router import router as auth_router
 from chat_server.chats.router import router as chats_router
 from chat_server.config import Settings, get_settings
@@ -52,12 +54,20 @@ def create_app(
     app = FastAPI(
         title="chat_server",
         summary="A self-hostable, Telegram-like messenger: REST + Socket.IO",
-        version="0.1.0",
+        description=DESCRIPTION,
+        version=__version__,
+        openapi_tags=TAGS,
+        # Served by install_api_docs from static/vendor instead of a CDN.
+        docs_url=None,
+        redoc_url=None,
         lifespan=lifespan,
     )
     app.state.runtime = runtime
     app.state.sio = sio
     install_error_handlers(app)
+    # Only other sites' pages need this: the bundled page calls the API from its own
+    # origin, which browsers never check (unlike the Socket.IO origin check, see
+    # realtime/origins.py), so it works on any address and port without being listed.
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
@@ -75,6 +85,7 @@ def create_app(
         messages_router,
     ):
         app.include_router(router)
+    install_api_docs(app)
     _mount_web_client(app)
     return app
 

@@ -3,18 +3,21 @@
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from chat_server.errors import DomainError, RateLimited, Unauthorized
 
 
 class ErrorOut(BaseModel):
-    detail: str
+    detail: str = Field(description="What went wrong, for people")
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
-    """OpenAPI `responses` for a route's possible errors. 422 is left to FastAPI, which
-    documents its real body (a list of validation errors)."""
+def error_responses(
+    *statuses: int, conflict: str = "conflict"
+) -> dict[int | str, dict[str, object]]:
+    """OpenAPI `responses` for a route's possible errors, each with an example of what the
+    server says (`conflict`: the route's own 409). 422 is left to FastAPI, which documents
+    its real body (a list of validation errors)."""
     descriptions = {
         401: "Missing, malformed or expired token",
         403: "Not allowed for this user",
@@ -23,7 +26,22 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, object]]:
         422: "Invalid input",
         429: "Rate limited",
     }
-    return {s: {"model": ErrorOut, "description": descriptions[s]} for s in statuses if s != 422}
+    examples = {
+        401: "invalid or expired token",
+        403: "only the group's creator can rename it",
+        404: "chat not found",
+        409: conflict,
+        429: "too many requests: at most 30 per 10 second allowed",
+    }
+    return {
+        s: {
+            "model": ErrorOut,
+            "description": descriptions[s],
+            "content": {"application/json": {"example": {"detail": examples[s]}}},
+        }
+        for s in statuses
+        if s != 422
+    }
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:

@@ -23,7 +23,7 @@ def client_address(request: Request) -> str:
     "/register",
     status_code=status.HTTP_201_CREATED,
     summary="Create an account",
-    responses=error_responses(409, 422, 429),
+    responses=error_responses(409, 422, 429, conflict="this email is already registered"),
 )
 async def register(
     body: UserCreate, request: Request, session: SessionDep, runtime: RuntimeDep
@@ -46,6 +46,16 @@ async def register(
     "/token",
     summary="Log in with the OAuth2 password form",
     responses=error_responses(401, 422, 429),
+    # The form's fields come from OAuth2PasswordRequestForm; its example goes here.
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "example": {"username": "alice@example.com", "password": "password123"}
+                }
+            }
+        }
+    },
 )
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -53,7 +63,8 @@ async def token(
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> TokenOut:
-    """OAuth2 password flow: `username` is the email. Swagger's Authorize button uses it."""
+    """OAuth2 password flow: `username` is your email; `grant_type`, `scope` and the client
+    fields may be left out. Swagger's Authorize button logs in here."""
     access_token = await service.login(
         session=session,
         settings=runtime.settings,

@@ -82,7 +82,7 @@ async def delete_group(
     "/{group_id}/members",
     summary="Add a member",
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(401, 403, 404, 409, 422),
+    responses=error_responses(401, 403, 404, 409, 422, conflict="this user is already a member"),
 )
 async def add_member(
     group_id: GroupIdPath,
@@ -107,7 +107,9 @@ async def add_member(
     "/{group_id}/members/{user_id}",
     summary="Remove a member, or leave",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=error_responses(401, 403, 404, 409),
+    responses=error_responses(
+        401, 403, 404, 409, conflict="the creator cannot leave the group; delete it instead"
+    ),
 )
 async def remove_member(
     group_id: GroupIdPath,

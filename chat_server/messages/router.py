@@ -22,7 +22,14 @@ router = APIRouter(tags=["messages"])
     status_code=status.HTTP_201_CREATED,
     responses={
         200: {"model": MessageOut, "description": "Duplicate: the message sent before"},
-        **error_responses(401, 404, 409, 422, 429),
+        **error_responses(
+            401,
+            404,
+            409,
+            422,
+            429,
+            conflict="this client_msg_id was already used for a different message",
+        ),
     },
 )
 async def send_message(
@@ -31,7 +38,10 @@ async def send_message(
     user: CurrentUser,
     runtime: RuntimeDep,
     response: Response,
-    idempotency_key: Annotated[uuid.UUID | None, Header()] = None,
+    idempotency_key: Annotated[
+        uuid.UUID | None,
+        Header(description="A UUID for this message, reused on retries (or `client_msg_id`)"),
+    ] = None,
 ) -> MessageOut:
     """Store and broadcast a message. Give a UUID as `Idempotency-Key` or `client_msg_id`
     and retries are safe: the same id returns the original message with 200; reusing it
@@ -80,8 +90,12 @@ async def history(
     user: CurrentUser,
     session: SessionDep,
     response: Response,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
-    offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=service.MAX_PAGE, description="At most this many messages")
+    ] = 50,
+    offset: Annotated[
+        int, Query(ge=0, le=BIGINT_MAX, description="Skip this many messages first")
+    ] = 0,
     after_seq: Annotated[
         int | None, Query(ge=0, le=BIGINT_MAX, description="Only messages after it")
     ] = None,

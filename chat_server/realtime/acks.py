@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from chat_server.errors import DomainError
+from chat_server.realtime.schemas import ErrorAck, ErrorDetail
 
 logger = logging.getLogger(__name__)
 
@@ -14,12 +15,13 @@ Payload = TypeVar("Payload", bound=BaseModel)
 Ack = dict[str, Any]
 
 
-def ok(**fields: Any) -> Ack:
-    return {"ok": True, **fields}
+def ack(answer: BaseModel) -> Ack:
+    """An ack model (realtime/schemas.py) as the JSON the client receives."""
+    return answer.model_dump(mode="json")
 
 
 def error_ack(code: str, message: str) -> Ack:
-    return {"ok": False, "error": {"code": code, "message": message}}
+    return ack(ErrorAck(error=ErrorDetail.model_validate({"code": code, "message": message})))
 
 
 def _describe(exc: ValidationError) -> str:

@@ -12,8 +12,9 @@ from chat_server.errors import Unauthorized
 from chat_server.messages import service as messages
 from chat_server.messages.schemas import SocketChatIn, SocketReadIn, SocketSendIn, SocketSyncIn
 from chat_server.presence.service import user_connected, user_disconnected
-from chat_server.realtime.acks import Ack, ok, run_acked
+from chat_server.realtime.acks import Ack, ack, run_acked
 from chat_server.realtime.rooms import chat_room, user_room
+from chat_server.realtime.schemas import OkAck, ReadAck, SendAck, SyncAck
 from chat_server.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime) -> None:
                 text=payload.text,
                 client_msg_id=payload.client_msg_id,
             )
-            return ok(message=result.message.model_dump(mode="json"), duplicate=result.duplicate)
+            return ack(SendAck(message=result.message, duplicate=result.duplicate))
 
         return await run_acked(SocketSendIn, args, action)
 
@@ -106,7 +107,7 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime) -> None:
                 chat_id=payload.chat_id,
                 seq=payload.seq,
             )
-            return ok(last_read_seq=last_read_seq)
+            return ack(ReadAck(last_read_seq=last_read_seq))
 
         return await run_acked(SocketReadIn, args, action)
 
@@ -120,7 +121,7 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime) -> None:
                     chat_id=payload.chat_id,
                     origin=sid,
                 )
-            return ok()
+            return ack(OkAck())
 
         return await run_acked(SocketChatIn, args, action)
 
@@ -134,7 +135,7 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime) -> None:
                     limit=payload.limit,
                     after_seq=payload.after_seq,
                 )
-            return ok(messages=[m.model_dump(mode="json") for m in page.messages])
+            return ack(SyncAck(messages=page.messages))
 
         return await run_acked(SocketSyncIn, args, action)
 

@@ -1,8 +1,12 @@
-"""The only emitter: each published event, after its commit, becomes Socket.IO emits."""
+"""The only emitter: each published event, after its commit, becomes Socket.IO emits.
+
+Payloads are built from the models in realtime/schemas.py, which docs/asyncapi.yaml is
+generated from, so the document and the wire cannot disagree."""
 
 from typing import Any
 
 import socketio
+from pydantic import BaseModel
 
 from chat_server.events import (
     ChatDeleted,
@@ -26,10 +30,24 @@ from chat_server.realtime.rooms import (
     send_membership_order,
     user_room,
 )
+from chat_server.realtime.schemas import (
+    ChatLeftOut,
+    MemberChangeOut,
+    MessagesReadOut,
+    PresenceOut,
+    ReadReceiptOut,
+    TypingOut,
+)
+
+
+def _json(payload: BaseModel) -> dict[str, Any]:
+    return payload.model_dump(mode="json")
 
 
 def _presence(status: PresenceStatus) -> dict[str, Any]:
-    return {"user_id": status.user_id, "online": status.online, "last_seen": status.last_seen}
+    return _json(
+        PresenceOut(user_id=status.user_id, online=status.online, last_seen=status.last_seen)
+    )
 
 
 class SocketPublisher:
@@ -42,22 +60,20 @@ class SocketPublisher:
             case MessageSent():
                 await emit("message", event.message, room=chat_room(event.chat_id))
             case MessagesRead():
-                payload = {
-                    "chat_id": event.chat_id,
-                    "message_ids": event.message_ids,
-                    "up_to_seq": event.up_to_seq,
-                }
-                await emit("messages_read", payload, room=user_room(event.sender_id))
+                payload = MessagesReadOut(
+                    chat_id=event.chat_id, message_ids=event.message_ids, up_to_seq=event.up_to_seq
+                )
+                await emit("messages_read", _json(payload), room=user_room(event.sender_id))
             case ReadReceipt():
-                payload = {
-                    "chat_id": event.chat_id,
-                    "user_id": event.user_id,
-                    "last_read_seq": event.last_read_seq,
-                }
-                await emit("read_receipt", payload, room=chat_room(event.chat_id))
+                receipt = ReadReceiptOut(
+                    chat_id=event.chat_id, user_id=event.user_id, last_read_seq=event.last_read_seq
+                )
+                await emit("read_receipt", _json(receipt), room=chat_room(event.chat_id))
             case Typing():
-                payload = {"chat_id": event.chat_id, "user_id": event.user_id}
-                await emit("typing", payload, room=chat_room(event.chat_id), skip_sid=event.origin)
+                typing = TypingOut(chat_id=event.chat_id, user_id=event.user_id)
+                await emit(
+                    "typing", _json(typing), room=chat_room(event.chat_id), skip_sid=event.origin
+                )
             case ChatJoined():
                 for user_id in event.user_ids:
                     await self._membership(JOIN_ORDER, user_id, event.chat_id)
@@ -65,17 +81,19 @@ class SocketPublisher:
                     await emit("chat_joined", chat, room=user_room(user_id))
                 if event.announce_to_chat:
                     for user_id in event.user_ids:
-                        payload = {"chat_id": event.chat_id, "user_id": user_id}
-                        await emit("member_added", payload, room=chat_room(event.chat_id))
+                        added = MemberChangeOut(chat_id=event.chat_id, user_id=user_id)
+                        await emit("member_added", _json(added), room=chat_room(event.chat_id))
             case ChatLeft():
-                payload = {"chat_id": event.chat_id, "user_id": event.user_id}
-                await emit("member_removed", payload, room=chat_room(event.chat_id))
+                removed = MemberChangeOut(chat_id=event.chat_id, user_id=event.user_id)
+                await emit("member_removed", _json(removed), room=chat_room(event.chat_id))
                 await self._membership(LEAVE_ORDER, event.user_id, event.chat_id)
-                await emit("chat_left", {"chat_id": event.chat_id}, room=user_room(event.user_id))
+                left = ChatLeftOut(chat_id=event.chat_id)
+                await emit("chat_left", _json(left), room=user_room(event.user_id))
             case ChatDeleted():
+                left = ChatLeftOut(chat_id=event.chat_id)
                 for user_id in event.user_ids:
                     await self._membership(LEAVE_ORDER, user_id, event.chat_id)
-                    await emit("chat_left", {"chat_id": event.chat_id}, room=user_room(user_id))
+                    await emit("chat_left", _json(left), room=user_room(user_id))
             case ChatUpdated():
                 await emit("chat_updated", event.chat, room=chat_room(event.chat_id))
             case PresenceChanged():

@@ -7,6 +7,7 @@ import socketio
 
 from chat_server.config import Settings
 from chat_server.realtime import wire_json
+from chat_server.realtime.origins import same_origin_or
 from chat_server.realtime.rooms import ChatRedisManager
 
 logger = logging.getLogger(__name__)
@@ -39,8 +40,8 @@ def create_socket_server(settings: Settings) -> SocketServer:
     return SocketServer(
         async_mode="asgi",
         client_manager=manager,
-        # An explicit list: '*' would accept any site, and [] would turn the check off.
-        cors_allowed_origins=list(settings.cors_origins),
+        # The page's own origin on any address and port, and the listed sites; never '*'.
+        cors_allowed_origins=same_origin_or(settings.cors_origins),
         max_http_buffer_size=settings.max_socket_payload_bytes,
         json=wire_json,
         # One client's events run one at a time, so back-to-back sends keep their order.

@@ -23,7 +23,9 @@ async def me(user: CurrentUser) -> UserOut:
 async def find_users(
     user: CurrentUser,
     session: SessionDep,
-    query: Annotated[StorableStr, Query(max_length=100)] = "",
+    query: Annotated[
+        StorableStr, Query(max_length=100, description="Part of a name or email; empty: anyone")
+    ] = "",
 ) -> list[UserOut]:
     """Other users whose name or email contains `query` (case-insensitive), at most 20."""
     users = await search_users(session=session, query=query, exclude_id=user.id)
