@@ -15,7 +15,8 @@ import socketio
 import yaml
 from jsonschema import Draft202012Validator
 
-from tests.helpers import LiveServer, TestUser, group, private_chat, register
+from tests.support.api import TestUser, group, private_chat, register
+from tests.support.servers import LiveServer
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.yaml"
 

@@ -7,7 +7,7 @@ import pytest
 import websockets
 
 from chat_server.realtime.origins import same_origin_or
-from tests.helpers import LiveServer
+from tests.support.servers import LiveServer
 
 LISTED = ["http://localhost:8000", "https://chat.example.com"]
 

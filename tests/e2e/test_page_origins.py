@@ -17,9 +17,9 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, expect
 
-from tests.conftest import free_port, settings_env, start_server, stop_server, wait_ready
 from tests.e2e.conftest import register_user
-from tests.helpers import PASSWORD, TestUser
+from tests.support.api import PASSWORD, TestUser
+from tests.support.servers import free_port, settings_env, start_server, stop_server, wait_ready
 
 DEFAULT_ORIGINS = "http://localhost:8000,http://127.0.0.1:8000"
 

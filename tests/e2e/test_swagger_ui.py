@@ -10,7 +10,8 @@ import pytest
 from playwright.async_api import Browser, Page, Route, expect
 
 from tests.e2e.conftest import Screenshots, register_user
-from tests.helpers import PASSWORD, LiveServer, TestUser
+from tests.support.api import PASSWORD, TestUser
+from tests.support.servers import LiveServer
 
 
 @pytest.fixture
