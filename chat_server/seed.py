@@ -3,8 +3,8 @@
 Users, chats and the group are created through the services, exactly as a client would
 create them. Messages are stored by the send path's own statement (store.STORE_BATCH,
 under the chat row lock, as every send is) and dated inside the same transaction to the
-times of seed_timeline: a few days of conversation that end at the anchor, the creation
-time of the Alice-Bob chat. So the demo has days to separate and gaps to show, and seq
+times of seed_timeline: a few days of conversation that end before the anchor, the
+creation time of the Alice-Bob chat. So the demo has days to separate and gaps to show, and seq
 order still agrees with time order.
 
 Every step is idempotent: users are looked up before they are registered, private chats
@@ -35,7 +35,7 @@ from chat_server.messages.read_status import LOCK_CHAT_FOR_MEMBERS
 from chat_server.messages.service import mark_read
 from chat_server.messages.store import STORE_BATCH
 from chat_server.seed_script import ALICE_BOB, ALICE_DAVE, CAROL_DAVE, TEAM
-from chat_server.seed_timeline import TimedLine, timed_lines
+from chat_server.seed_timeline import TimedLine, script_end, timed_lines
 from chat_server.users.service import find_user_by_email, register_user
 
 SEED_PASSWORD = "password123"
@@ -224,6 +224,7 @@ async def _store_dated(
 ) -> tuple[list[int], int]:
     """Store the chat's messages that are not there yet, dated by the script; returns every
     line's seq and how many were new. One transaction, under the chat row lock."""
+    end = script_end(anchor)
     sender_ids = [ids[line.speaker] for line in lines]
     client_msg_ids = [message_id(chat.key, index) for index in range(len(lines))]
     async with engine.begin() as conn:
@@ -253,7 +254,7 @@ async def _store_dated(
                 raise RuntimeError(f"seed message {chat.key}/{index} cannot be stored as scripted")
             seqs.append(row.seq)
             if row.kind == "stored":
-                stored.append((row.id, anchor - line.before_anchor))
+                stored.append((row.id, end - line.before_anchor))
         if stored:
             times = _send_times([planned for _, planned in stored], latest=latest, now=now)
             await conn.execute(_REDATE, {"ids": [i for i, _ in stored], "times": times})

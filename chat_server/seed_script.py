@@ -5,8 +5,8 @@ Each chat is a script of lines `speaker: text`, under day markers `[-3]` (days b
 anchor day). A line may start with a clock time `09:12` (a new conversation starts then)
 or a pause `+40m` / `+2h` / `+90s`; other lines follow the one before after a moment
 that grows with the length of the text (see seed_timeline.py). `\n` in a text is a line
-break. The anchor day's clock stops at ANCHOR_CLOCK: the seed's anchor time is that
-moment, so nothing is ever dated after it.
+break. Clock times are UTC; the last day ends at ANCHOR_CLOCK, on the latest day on
+which that is not after the seed's anchor (seed_timeline.script_end).
 """
 
 ANCHOR_CLOCK = "18:30"

@@ -4,7 +4,7 @@ anchor. Pure and deterministic: the same script gives the same times on every ru
 import random
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from chat_server.seed_script import ANCHOR_CLOCK
 
@@ -20,6 +20,15 @@ class TimedLine:
     speaker: str
     text: str
     before_anchor: timedelta  # how long before the anchor it was sent (>= 0)
+
+
+def script_end(anchor: datetime) -> datetime:
+    """When the script's last day reaches ANCHOR_CLOCK: the latest such moment (in UTC) not
+    after `anchor`. So the script's clock times are UTC times (office hours for Europe),
+    and nothing is dated after the anchor."""
+    midnight = anchor.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = midnight + timedelta(seconds=_clock_seconds(ANCHOR_CLOCK))
+    return end if end <= anchor else end - timedelta(days=1)
 
 
 def _clock_seconds(clock: str) -> int:

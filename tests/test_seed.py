@@ -30,6 +30,7 @@ from chat_server.seed import (
     script_lines,
     seed,
 )
+from chat_server.seed_timeline import script_end
 from tests.conftest import TEST_JWT_SECRET
 from tests.helpers import plain_dsn
 
@@ -156,7 +157,9 @@ async def test_seeded_messages_are_spread_over_the_last_days_in_seq_order(
         messages = chats[summary.chat_ids[chat.key]]
         times = [created_at for _, created_at, _ in messages]
         # Exactly as scripted, back from the anchor; seq order is time order.
-        assert times == [summary.anchor - line.before_anchor for line in script_lines(chat)]
+        end = script_end(summary.anchor)
+        assert summary.anchor - timedelta(days=1) < end <= summary.anchor
+        assert times == [end - line.before_anchor for line in script_lines(chat)]
         assert times == sorted(times) and len(set(times)) == len(times)
         assert max(times) <= summary.anchor
     everything = sorted(t for messages in chats.values() for _, t, _ in messages)
