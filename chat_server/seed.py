@@ -1,11 +1,11 @@
 """Demo data: four users, three private chats, a "Team" group, a few days of messages.
 
 Users, chats and the group are created through the services, exactly as a client would
-create them. Messages are stored by the send path's own statement (store.STORE_BATCH,
-under the chat row lock, as every send is) and dated inside the same transaction to the
-times of seed_timeline: a few days of conversation that end before the anchor, the
-creation time of the Alice-Bob chat. So the demo has days to separate and gaps to show, and seq
-order still agrees with time order.
+create them. Messages are stored by the send path's own statement, under the chat row
+lock, and dated in the same transaction (seed_store.py) to the times of seed_timeline:
+a few days of conversation that end before the anchor, the creation time of the
+Alice-Bob chat. So the demo has days to separate and gaps to show, and seq order still
+agrees with time order.
 
 Every step is idempotent: users are looked up before they are registered, private chats
 are get-or-create, the group is found by its first message or by name and creator, and
@@ -17,10 +17,9 @@ import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, bindparam, select, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from chat_server.chats.service import get_or_create_private_chat, list_member_ids
@@ -31,10 +30,9 @@ from chat_server.events import NullPublisher
 from chat_server.groups.models import Group
 from chat_server.groups.service import add_member, create_group
 from chat_server.messages.models import Message
-from chat_server.messages.read_status import LOCK_CHAT_FOR_MEMBERS
 from chat_server.messages.service import mark_read
-from chat_server.messages.store import STORE_BATCH
 from chat_server.seed_script import ALICE_BOB, ALICE_DAVE, CAROL_DAVE, TEAM
+from chat_server.seed_store import DatedSend, store_dated
 from chat_server.seed_timeline import TimedLine, script_end, timed_lines
 from chat_server.users.service import find_user_by_email, register_user
 
@@ -64,21 +62,6 @@ SEED_CHATS = (TEAM_CHAT, *PRIVATE_CHATS)
 _ID_NAMESPACE = uuid.UUID("6f1d8f3e-2b4c-4c55-9a55-5eed0da7a001")
 # Serialises concurrent seed runs (e.g. two `docker compose exec app ... seed` at once).
 _ADVISORY_LOCK_KEY = 0x5EED_C4A7
-
-_LATEST_SEND = text(
-    "SELECT max(created_at) AS latest, clock_timestamp() AS now FROM messages"
-    " WHERE chat_id = :chat_id"
-).bindparams(bindparam("chat_id", type_=BigInteger))
-_REDATE = text(
-    """
-    UPDATE messages AS m SET created_at = v.created_at
-    FROM unnest(CAST(:ids AS bigint[]), CAST(:times AS timestamptz[])) AS v (id, created_at)
-    WHERE m.id = v.id
-    """
-).bindparams(
-    bindparam("ids", type_=ARRAY(BigInteger)),
-    bindparam("times", type_=ARRAY(DateTime(timezone=True))),
-)
 
 
 def script_lines(chat: SeedChat) -> list[TimedLine]:
@@ -213,66 +196,6 @@ async def _ensure_group(
     return group.chat_id
 
 
-async def _store_dated(
-    engine: AsyncEngine,
-    *,
-    chat: SeedChat,
-    chat_id: int,
-    lines: Sequence[TimedLine],
-    ids: dict[str, int],
-    anchor: datetime,
-) -> tuple[list[int], int]:
-    """Store the chat's messages that are not there yet, dated by the script; returns every
-    line's seq and how many were new. One transaction, under the chat row lock."""
-    end = script_end(anchor)
-    sender_ids = [ids[line.speaker] for line in lines]
-    client_msg_ids = [message_id(chat.key, index) for index in range(len(lines))]
-    async with engine.begin() as conn:
-        params = {"chat_id": chat_id, "user_ids": sorted(set(sender_ids))}
-        if (await conn.execute(LOCK_CHAT_FOR_MEMBERS, params)).first() is None:
-            raise RuntimeError(f"seed chat {chat.key} ({chat_id}) has none of its members")
-        latest, now = (await conn.execute(_LATEST_SEND, {"chat_id": chat_id})).one()
-        rows = (
-            await conn.execute(
-                STORE_BATCH,
-                {
-                    "chat_id": chat_id,
-                    "sender_ids": sender_ids,
-                    "texts": [line.text for line in lines],
-                    "client_msg_ids": client_msg_ids,
-                },
-            )
-        ).all()
-        found = {(row.sender_id, row.client_msg_id): row for row in rows if row.kind != "member"}
-        seqs: list[int] = []
-        stored: list[tuple[int, datetime]] = []
-        for index, (line, sender_id, client_msg_id) in enumerate(
-            zip(lines, sender_ids, client_msg_ids, strict=True)
-        ):
-            row = found.get((sender_id, client_msg_id))
-            if row is None or row.chat_id != chat_id or row.text != line.text:
-                raise RuntimeError(f"seed message {chat.key}/{index} cannot be stored as scripted")
-            seqs.append(row.seq)
-            if row.kind == "stored":
-                stored.append((row.id, end - line.before_anchor))
-        if stored:
-            times = _send_times([planned for _, planned in stored], latest=latest, now=now)
-            await conn.execute(_REDATE, {"ids": [i for i, _ in stored], "times": times})
-    return seqs, len(stored)
-
-
-def _send_times(
-    planned: list[datetime], *, latest: datetime | None, now: datetime
-) -> list[datetime]:
-    """The planned times, unless the chat already holds a message sent after the first of
-    them (a chat people used before the seed): then shifted to start just after it. Never
-    later than now, so messages sent after the seed still come later in time too."""
-    shift = timedelta(0)
-    if latest is not None and latest >= planned[0]:
-        shift = latest - planned[0] + timedelta(seconds=1)
-    return [min(time + shift, now) for time in planned]
-
-
 async def _fill_chat(
     engine: AsyncEngine,
     *,
@@ -283,9 +206,17 @@ async def _fill_chat(
     summary: SeedSummary,
 ) -> None:
     lines = script_lines(chat)
-    seqs, created = await _store_dated(
-        engine, chat=chat, chat_id=chat_id, lines=lines, ids=ids, anchor=anchor
-    )
+    end = script_end(anchor)
+    sends = [
+        DatedSend(
+            sender_id=ids[line.speaker],
+            text=line.text,
+            client_msg_id=message_id(chat.key, index),
+            sent_at=end - line.before_anchor,
+        )
+        for index, line in enumerate(lines)
+    ]
+    seqs, created = await store_dated(engine, chat_id=chat_id, sends=sends)
     summary.messages_created += created
     summary.messages_total += len(lines)
     publisher = NullPublisher()
