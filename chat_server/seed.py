@@ -1,16 +1,23 @@
-"""Demo data: four users, a private chat, a "Team" group and a few hundred messages.
+"""Demo data: four users, three private chats, a "Team" group, a few days of messages.
 
-Everything is created through the services, exactly as a client would create it, and
-every step is idempotent: users are looked up before they are registered, the private
-chat is get-or-create, the group is found by name and creator, and each message has a
-fixed `client_msg_id`, so the exactly-once send turns a second run into duplicates that
-store nothing. Read watermarks only move forward, so re-marking them changes nothing.
+Users, chats and the group are created through the services, exactly as a client would
+create them. Messages are stored by the send path's own statement, under the chat row
+lock, and dated in the same transaction (seed_store.py) to the times of seed_timeline:
+a few days of conversation that end before the anchor, the creation time of the
+Alice-Bob chat. So the demo has days to separate and gaps to show, and seq order still
+agrees with time order.
+
+Every step is idempotent: users are looked up before they are registered, private chats
+are get-or-create, the group is found by its first message or by name and creator, and
+each message has a fixed `client_msg_id`, so a second run stores and re-dates nothing.
+Read watermarks only move forward, so re-marking them changes nothing either.
 """
 
 import asyncio
-import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -24,155 +31,62 @@ from chat_server.groups.models import Group
 from chat_server.groups.service import add_member, create_group
 from chat_server.messages.lanes import ChatLanes
 from chat_server.messages.models import Message
-from chat_server.messages.service import mark_read, send_message
+from chat_server.messages.service import mark_read
 from chat_server.presence.store import LocalPresence
+from chat_server.seed_script import ALICE_BOB, ALICE_DAVE, CAROL_DAVE, TEAM
+from chat_server.seed_store import DatedSend, store_dated
+from chat_server.seed_timeline import TimedLine, script_end, timed_lines
 from chat_server.users.service import find_user_by_email, register_user
 
 SEED_PASSWORD = "password123"
 SEED_USERS = ("Alice", "Bob", "Carol", "Dave")
 GROUP_NAME = "Team"
-PRIVATE_MESSAGES = 120
-GROUP_MESSAGES = 240
+
+
+@dataclass(frozen=True)
+class SeedChat:
+    key: str  # names its client_msg_ids: uuid5(namespace, "<key>/<index>")
+    script: str
+    members: tuple[str, ...]  # two for a private chat
+    unread: dict[str, int]  # messages from others left unread at the end, per person
+
+
+TEAM_CHAT = SeedChat("team", TEAM, ("alice", "bob", "carol", "dave"), {"bob": 2, "dave": 1})
+PRIVATE_CHATS = (
+    SeedChat("alice-bob", ALICE_BOB, ("alice", "bob"), {"alice": 2}),
+    SeedChat("carol-dave", CAROL_DAVE, ("carol", "dave"), {"carol": 2}),
+    SeedChat("alice-dave", ALICE_DAVE, ("alice", "dave"), {"dave": 2}),
+)
+SEED_CHATS = (TEAM_CHAT, *PRIVATE_CHATS)
 
 # client_msg_id = uuid5(namespace, "<chat>/<index>"): the same ids on every run and machine.
-_ID_NAMESPACE = uuid.UUID("6f1d8f3e-2b4c-4c55-9a55-5eed0da7a000")
+# (Not the namespace of the first seed, whose texts differed: its data stays as it was.)
+_ID_NAMESPACE = uuid.UUID("6f1d8f3e-2b4c-4c55-9a55-5eed0da7a001")
 # Serialises concurrent seed runs (e.g. two `docker compose exec app ... seed` at once).
 _ADVISORY_LOCK_KEY = 0x5EED_C4A7
 
-# Read watermarks, as "has read the first N seeded messages of that chat". Different
-# people are behind by different amounts, which gives a realistic mix of read and
-# unread messages and non-zero unread counts for everyone.
-_PRIVATE_READ_UP_TO = {"alice": PRIVATE_MESSAGES - 3, "bob": PRIVATE_MESSAGES - 12}
-_GROUP_READ_UP_TO = {
-    "alice": GROUP_MESSAGES - 7,
-    "bob": GROUP_MESSAGES - 25,
-    "carol": GROUP_MESSAGES,
-    "dave": GROUP_MESSAGES - 90,
-}
 
-# Short conversations, one "speaker: text" line per message. In private threads "a" and
-# "b" are the two people (Alice and Bob).
-_PRIVATE_THREADS = (
-    """
-    a: Lunch today?
-    b: Sure, 12:30?
-    a: Perfect. Thai place again?
-    b: Yes please, I've been thinking about that curry all week
-    a: Ha, deal
-    """,
-    """
-    b: Could you take a look at my pull request when you have a minute?
-    a: On it
-    a: Left a few comments, mostly naming
-    b: Thanks! Fixed them
-    a: Approved \N{THUMBS UP SIGN}
-    """,
-    """
-    a: Are you coming to the meetup on Thursday?
-    b: Probably, who's talking?
-    a: Someone from the database team, about replication
-    b: Then definitely
-    a: I'll save you a seat
-    """,
-    """
-    b: Did the deploy go out?
-    a: Yes, about ten minutes ago
-    b: Error rate looks normal
-    a: Good, I'll keep an eye on it until the evening
-    """,
-    """
-    a: Any plans for the weekend?
-    b: Hiking if the weather holds
-    b: You?
-    a: Finally fixing my bike
-    b: Good luck with that
-    a: Thanks, I'll need it
-    """,
-    """
-    b: Quick question: where do the migration files live?
-    a: migrations/versions, one file per change
-    b: Got it, thanks
-    a: And never edit one that's already merged
-    """,
-    """
-    a: Coffee?
-    b: Two minutes
-    a: \N{HOT BEVERAGE}
-    """,
-    """
-    b: The build is red again
-    a: Flaky test or real?
-    b: Real, someone renamed a column
-    a: I'll revert it
-    b: Thank you!
-    """,
-)
-_GROUP_THREADS = (
-    """
-    alice: Good morning team! Standup in 5 minutes
-    bob: Joining
-    carol: Running two minutes late
-    dave: Here
-    """,
-    """
-    carol: Release checklist for Friday is in the wiki
-    alice: Thanks Carol. Anything blocking?
-    carol: Just the changelog
-    dave: I can write it
-    carol: You're a star
-    """,
-    """
-    dave: Heads up: the staging database restarts at 3pm
-    bob: How long will it be down?
-    dave: About ten minutes
-    bob: OK, I'll pause the load test
-    """,
-    """
-    bob: Who broke the login page? \N{GRIMACING FACE}
-    alice: Not me!
-    carol: Looking...
-    carol: A CSS change, fixed on main
-    bob: Confirmed, works again
-    """,
-    """
-    alice: Reminder: retro tomorrow at 11
-    dave: Should we bring topics?
-    alice: Yes, add them to the board
-    carol: Added two
-    """,
-    """
-    carol: Pizza on Friday to celebrate the release?
-    bob: Yes!
-    dave: Count me in
-    alice: Absolutely \N{SLICE OF PIZZA}
-    """,
-    """
-    dave: New designs for the chat list are up for review
-    alice: Love the unread badges
-    bob: Can we keep the timestamps on the right?
-    dave: Sure, I'll change that
-    carol: Looks great overall
-    """,
-    """
-    bob: Latency is up a bit since this morning
-    alice: Which endpoint?
-    bob: History paging, offsets over 10k
-    carol: Keyset paging should fix that
-    bob: Switching the client to before_seq now
-    """,
-    """
-    alice: Welcome to the Team chat, everyone \N{WAVING HAND SIGN}
-    carol: Hi all!
-    dave: Hello!
-    bob: Hey \N{SMILING FACE WITH SMILING EYES}
-    """,
-    """
-    carol: Anyone up for a quick review?
-    dave: Send it over
-    carol: Thanks, it's the rate limiter change
-    dave: Done, one small comment
-    """,
-)
+def script_lines(chat: SeedChat) -> list[TimedLine]:
+    return timed_lines(chat.script, salt=chat.key)
+
+
+# What a fresh database gets (tests and start.sh's summary line check these).
+GROUP_MESSAGES = len(script_lines(TEAM_CHAT))
+PRIVATE_MESSAGES = len(script_lines(PRIVATE_CHATS[0]))  # Alice-Bob
+TOTAL_MESSAGES = sum(len(script_lines(chat)) for chat in SEED_CHATS)
+
+
+def read_up_to(lines: Sequence[TimedLine], reader: str, unread: int) -> int:
+    """How many of the chat's first messages `reader` has read, leaving `unread` messages
+    from others after it (and never one of their own)."""
+    position = len(lines)
+    left = unread
+    while left > 0:
+        position -= 1
+        if lines[position].speaker == reader:
+            raise ValueError(f"{reader} would not have read their own message {position}")
+        left -= 1
+    return position
 
 
 @dataclass
@@ -184,23 +98,16 @@ class SeedSummary:
     messages_created: int = 0
     messages_total: int = 0
     user_ids: dict[str, int] = field(default_factory=dict)
-    private_chat_id: int = 0
-    group_chat_id: int = 0
+    chat_ids: dict[str, int] = field(default_factory=dict)  # by SeedChat.key
+    anchor: datetime | None = None
 
+    @property
+    def private_chat_id(self) -> int:
+        return self.chat_ids["alice-bob"]
 
-def _script(threads: tuple[str, ...], count: int, salt: int) -> list[tuple[str, str]]:
-    """`count` (speaker, text) lines: the threads in a shuffled but fixed order, repeated."""
-    parsed = [
-        [tuple(part.strip() for part in line.split(":", 1)) for line in thread.strip().splitlines()]
-        for thread in threads
-    ]
-    rng = random.Random(salt)
-    lines: list[tuple[str, str]] = []
-    while len(lines) < count:
-        rng.shuffle(parsed)
-        for thread in parsed:
-            lines.extend((speaker, line) for speaker, line in thread)
-    return lines[:count]
+    @property
+    def group_chat_id(self) -> int:
+        return self.chat_ids["team"]
 
 
 def message_id(chat_key: str, index: int) -> uuid.UUID:
@@ -294,38 +201,59 @@ async def _ensure_group(
 
 
 async def _fill_chat(
-    session: AsyncSession,
     engine: AsyncEngine,
     *,
-    chat_key: str,
+    chat: SeedChat,
     chat_id: int,
-    lines: list[tuple[str, str]],
     ids: dict[str, int],
-    read_up_to: dict[str, int],
+    anchor: datetime,
     summary: SeedSummary,
 ) -> None:
-    lanes = ChatLanes(engine, NullPublisher())
-    seqs: list[int] = []
-    for index, (speaker, line) in enumerate(lines):
-        result = await send_message(
-            lanes=lanes,
-            rate_limiter=None,  # seeding is not a user hammering the server
-            sender_id=ids[speaker],
-            chat_id=chat_id,
-            text=line,
-            client_msg_id=message_id(chat_key, index),
+    lines = script_lines(chat)
+    end = script_end(anchor)
+    sends = [
+        DatedSend(
+            sender_id=ids[line.speaker],
+            text=line.text,
+            client_msg_id=message_id(chat.key, index),
+            sent_at=end - line.before_anchor,
         )
-        seqs.append(result.message.seq)
-        summary.messages_created += not result.duplicate
-        summary.messages_total += 1
-    for name, count in read_up_to.items():
+        for index, line in enumerate(lines)
+    ]
+    seqs, created = await store_dated(engine, chat_id=chat_id, sends=sends)
+    summary.messages_created += created
+    summary.messages_total += len(lines)
+    lanes = ChatLanes(engine, NullPublisher())
+    for reader in chat.members:
+        count = read_up_to(lines, reader, chat.unread.get(reader, 0))
         if count > 0:
             await mark_read(
                 lanes=lanes,
-                user_id=ids[name],
+                user_id=ids[reader],
                 chat_id=chat_id,
                 seq=seqs[count - 1],
             )
+
+
+async def _ensure_chats(session: AsyncSession, ids: dict[str, int], summary: SeedSummary) -> None:
+    for chat in PRIVATE_CHATS:
+        first, second = chat.members
+        private, created = await get_or_create_private_chat(
+            session=session,
+            publisher=NullPublisher(),
+            presence=LocalPresence(),
+            user_id=ids[first],
+            other_user_id=ids[second],
+        )
+        summary.chats_created += created
+        summary.chat_ids[chat.key] = private.id
+        if chat.key == "alice-bob":
+            # The anchor: fixed once the chat exists, so every run dates alike.
+            summary.anchor = private.created_at
+    team_first = script_lines(TEAM_CHAT)[0]
+    summary.chat_ids[TEAM_CHAT.key] = await _ensure_group(
+        session, ids, (team_first.speaker, team_first.text), summary
+    )
 
 
 async def seed(engine: AsyncEngine, settings: Settings) -> SeedSummary:
@@ -337,43 +265,16 @@ async def seed(engine: AsyncEngine, settings: Settings) -> SeedSummary:
         await lock_session.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
         try:
             async with sessions() as session:
-                ids = await _ensure_users(session, settings, summary)
-                summary.user_ids = ids
-                private, created = await get_or_create_private_chat(
-                    session=session,
-                    publisher=NullPublisher(),
-                    presence=LocalPresence(),  # nobody is connected to a seed run
-                    user_id=ids["alice"],
-                    other_user_id=ids["bob"],
-                )
-                summary.chats_created += created
-                summary.private_chat_id = private.id
-                group_lines = _script(_GROUP_THREADS, GROUP_MESSAGES, salt=2)
-                summary.group_chat_id = await _ensure_group(session, ids, group_lines[0], summary)
-
-                # In the private chat "a" is Alice and "b" is Bob.
-                private_lines = [
-                    ("alice" if who == "a" else "bob", line)
-                    for who, line in _script(_PRIVATE_THREADS, PRIVATE_MESSAGES, salt=1)
-                ]
+                summary.user_ids = ids = await _ensure_users(session, settings, summary)
+                await _ensure_chats(session, ids, summary)
+            assert summary.anchor is not None
+            for chat in SEED_CHATS:
                 await _fill_chat(
-                    session,
                     engine,
-                    chat_key="alice-bob",
-                    chat_id=private.id,
-                    lines=private_lines,
+                    chat=chat,
+                    chat_id=summary.chat_ids[chat.key],
                     ids=ids,
-                    read_up_to=_PRIVATE_READ_UP_TO,
-                    summary=summary,
-                )
-                await _fill_chat(
-                    session,
-                    engine,
-                    chat_key="team",
-                    chat_id=summary.group_chat_id,
-                    lines=group_lines,
-                    ids=ids,
-                    read_up_to=_GROUP_READ_UP_TO,
+                    anchor=summary.anchor,
                     summary=summary,
                 )
         finally:

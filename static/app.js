@@ -1,12 +1,15 @@
 // Entry point: session start and end, and the glue between the server's events and the views.
 
 import { api, getToken, setToken, setUnauthorizedHandler } from "./api.js";
+import { clearDrafts, loadDrafts } from "./drafts.js";
 import { clearOutbox, pump, restoreOutbox } from "./outbox.js";
+import { clearRoute, goBack, goToChat, initRouter, route, showList } from "./router.js";
 import { AckError, connect, disconnect, request } from "./socket.js";
 import { store } from "./store.js";
 import { initAuth, showAuth } from "./ui/auth.js";
 import { initChatList } from "./ui/chatlist.js";
-import { closeChat, initChatView, loadMembers, markVisibleRead, showChat } from "./ui/chatview.js";
+import { closeChat, initChatView, loadMembers, markVisibleRead, showChat, showChatNotFound } from "./ui/chatview.js";
+import { resetComposer } from "./ui/composer.js";
 import { $ } from "./ui/dom.js";
 import { closeDialog, groupDialog, newChatDialog, newGroupDialog } from "./ui/dialogs.js";
 
@@ -18,19 +21,29 @@ async function startSession() {
   store.reset();
   store.me = me;
   store.rememberUsers([me]);
+  loadDrafts();
   $("#me-name").textContent = me.name;
   $("#connection-state").textContent = "connecting…";
   $("#auth-view").hidden = true;
   $("#app-view").hidden = false;
   closeChat();
   await refreshChats();
+  route(); // a reload or a shared link opens its chat
   restoreOutbox();
   connect({ onConnect, onUnauthorized: expired, handlers: serverEvents });
 }
 
+/** Log out (no message), or the session expired (a message): then drafts and the URL
+ * stay, for logging in again. */
 function endSession(message) {
+  const loggingOut = !message;
   disconnect();
   clearOutbox();
+  resetComposer({ keepDraft: !loggingOut });
+  if (loggingOut) {
+    clearDrafts();
+    clearRoute();
+  }
   closeDialog();
   setToken(null);
   store.reset();
@@ -67,7 +80,7 @@ function refreshChats() {
       chatsInFlight = null;
       list.setAttribute("aria-busy", "false");
     }
-    if (store.activeChatId && !store.chats.has(store.activeChatId)) closeChat(NOT_A_MEMBER);
+    if (store.activeChatId && !store.chats.has(store.activeChatId)) closeWithNotice(NOT_A_MEMBER);
     loadMissingNames();
   })();
   return chatsInFlight;
@@ -111,7 +124,13 @@ async function syncChat(chatId) {
 function leaveChat(chatId) {
   const wasOpen = store.activeChatId === chatId;
   store.removeChat(chatId);
-  if (wasOpen) closeChat(NOT_A_MEMBER);
+  if (wasOpen) closeWithNotice(NOT_A_MEMBER);
+}
+
+/** The app closed the open chat (left, removed, deleted): the URL goes back to the list. */
+function closeWithNotice(notice) {
+  closeChat(notice);
+  showList();
 }
 
 /** Runs after every connect: send what waits, catch up, refresh counters and watermarks. */
@@ -181,21 +200,36 @@ function memberChange({ chat_id: chatId, user_id: userId }) {
   loadMembers(chatId).catch(() => {});
 }
 
+/** Open a chat from the list or a dialog: a new URL, so the back button returns here. */
 function openChat(chatId) {
-  if (!store.chats.has(chatId)) return;
+  if (store.chats.has(chatId)) goToChat(chatId);
+}
+
+/** The URL changed (or the page loaded with one): show what it names. */
+function onRoute(chatId) {
+  if (!store.me) return; // the login form keeps the URL for after logging in
+  if (chatId === null) {
+    if (store.activeChatId || !$("#pane-back").hidden) closeChat();
+    return;
+  }
+  if (!store.chats.has(chatId)) {
+    showChatNotFound();
+    return;
+  }
   showChat(chatId).catch((error) => console.warn("could not open chat:", error.message));
 }
 
 function wire() {
   setUnauthorizedHandler(expired);
   initAuth({ onLoggedIn: startSession });
+  initRouter(onRoute);
   initChatList({ onOpen: openChat });
   initChatView({
-    onBack: () => closeChat(),
+    onBack: goBack,
     onInfo: (chatId) =>
       groupDialog(chatId, {
-        onLeft: () => closeChat("You left the group."),
-        onDeleted: () => closeChat("You deleted the group."),
+        onLeft: () => closeWithNotice("You left the group."),
+        onDeleted: () => closeWithNotice("You deleted the group."),
       }),
   });
   $("#logout").addEventListener("click", () => endSession());

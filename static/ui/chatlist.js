@@ -1,9 +1,11 @@
 // The list of chats in the sidebar: name, last message, time, unread counter, online dot.
 
+import { draftOf } from "../drafts.js";
 import { store } from "../store.js";
-import { shortTime } from "../util.js";
 import { avatar } from "./avatar.js";
 import { $, el, setChildren } from "./dom.js";
+import { ticks } from "./ticks.js";
+import { shortTime } from "./time.js";
 
 let openChat = () => {};
 
@@ -18,6 +20,8 @@ function preview(chat) {
     const who = chat.type === "group" ? `${store.userName(typers[0])} is ` : "";
     return el("span", { class: "typing-hint" }, `${who}typing…`);
   }
+  const draft = chat.id !== store.activeChatId && draftOf(chat.id);
+  if (draft) return el("span", {}, el("span", { class: "draft" }, "Draft: "), draft);
   const last = chat.last_message;
   if (!last) return el("span", { class: "muted" }, chat.type === "group" ? "Group created" : "No messages yet");
   const mine = last.sender_id === store.me.id;
@@ -28,8 +32,7 @@ function preview(chat) {
 function tick(chat) {
   const last = chat.last_message;
   if (!last || last.sender_id !== store.me.id) return null;
-  const read = store.isRead(last);
-  return el("span", { class: read ? "ticks read" : "ticks", "aria-label": read ? "read" : "sent" }, read ? "✓✓" : "✓");
+  return ticks(store.isRead(last) ? "read" : "sent");
 }
 
 function item(chat) {
@@ -52,7 +55,7 @@ function item(chat) {
         "aria-current": active ? "true" : null,
         onclick: () => openChat(chat.id),
       },
-      avatar(title, { id: chat.id, online }),
+      avatar(title, { id: peer?.id ?? chat.id, online }), // a person keeps one colour everywhere
       el(
         "span",
         { class: "chat-item-body" },
@@ -60,13 +63,16 @@ function item(chat) {
           "span",
           { class: "chat-item-top" },
           el("span", { class: "chat-name" }, title),
+          online ? el("span", { class: "visually-hidden" }, ", online") : null,
           el("span", { class: "chat-time" }, tick(chat), " ", shortTime(chat.last_message?.created_at)),
         ),
         el(
           "span",
           { class: "chat-item-bottom" },
           el("span", { class: "chat-preview" }, preview(chat)),
-          unread > 0 ? el("span", { class: "badge", "aria-label": `${unread} unread` }, String(unread)) : null,
+          // The number for the eye, a sentence for screen readers.
+          unread > 0 ? el("span", { class: "badge", "aria-hidden": "true" }, String(unread)) : null,
+          unread > 0 ? el("span", { class: "visually-hidden" }, `, ${unread} unread`) : null,
         ),
       ),
     ),

@@ -1,34 +1,36 @@
-// The open chat: header, messages (newest page first, older pages on scroll up), delivery
-// ticks, read marking while visible, and the composer.
+// The open chat: header, opening at the first unread message (or at the bottom), older
+// pages on scroll up, keeping to the bottom as messages arrive, and reading what the
+// user has actually seen.
 
 import { api } from "../api.js";
-import { queueMessage } from "../outbox.js";
-import { notify, request } from "../socket.js";
+import { request } from "../socket.js";
 import { store } from "../store.js";
-import { clockTime, dayLabel, fullTime, lastSeen } from "../util.js";
-import { $, el } from "./dom.js";
+import { initComposer, switchComposer } from "./composer.js";
+import { $ } from "./dom.js";
+import { container, renderList, resetMessages } from "./messages.js";
+import { lastSeen } from "./time.js";
 
 const PAGE_SIZE = 50;
-const TYPING_EVERY_MS = 3000;
-const MAX_TEXT = 4096;
+const MAX_PAGE = 200; // the server's largest history page
+const MAX_UNREAD_PAGES = 5; // how far back opening a chat goes to reach its first unread
+const CONTEXT = 10; // read messages loaded above the first unread one
 
-const nodes = new Map(); // key -> element of the active chat, reused between renders
-const expanded = new Set(); // own group messages whose "read by" line is open
+// The chat on screen. `ready` once it is positioned: until then nothing is marked read
+// and arriving pages do not move the scroll position.
+let view = { chatId: null, ready: false, unreadAfter: null };
 let loadingOlder = false;
 let readInFlight = 0;
-let lastTypingSent = 0;
-
-const container = () => $("#messages");
 
 export function initChatView({ onBack, onInfo }) {
   $("#back").addEventListener("click", onBack);
+  $("#pane-back").addEventListener("click", onBack);
   $("#chat-info").addEventListener("click", () => onInfo(store.activeChatId));
-  initComposer();
+  initComposer({ sent: () => renderMessages({ toBottom: true }) });
 
   const messages = container();
   let scheduled = false;
   messages.addEventListener("scroll", () => {
-    if (scheduled) return;
+    if (scheduled || !view.ready) return;
     scheduled = true;
     requestAnimationFrame(() => {
       scheduled = false;
@@ -46,40 +48,49 @@ export function initChatView({ onBack, onInfo }) {
   store.on("connection", markVisibleRead);
 }
 
-/** Open a chat: show what is cached at once, then fetch members and the newest page. */
+function showPane({ chat }) {
+  $("#no-chat-box").hidden = chat;
+  $("#pane-back").hidden = true;
+  $("#chat-view").hidden = !chat;
+  document.body.classList.add("chat-open");
+}
+
+/** Open a chat: at its first unread message under an "Unread messages" line, else at the bottom. */
 export async function showChat(chatId) {
-  if (store.activeChatId !== chatId) {
-    nodes.clear();
-    expanded.clear();
-    container().replaceChildren();
-  }
+  if (view.chatId === chatId) return; // already open
+  resetMessages();
+  view = { chatId, ready: false, unreadAfter: null };
   store.activeChatId = chatId;
   store.emit("active");
-  $("#no-chat").hidden = true;
-  $("#chat-view").hidden = false;
-  document.body.classList.add("chat-open");
+  showPane({ chat: true });
+  switchComposer(chatId);
   renderHeader();
-  renderMessages({ toBottom: true });
+  renderMessages();
 
-  const log = store.log(chatId);
-  await Promise.all([loadMembers(chatId), log.loaded ? null : loadNewest(chatId)]);
-  if (store.activeChatId !== chatId) return;
-  renderMessages({ toBottom: true });
-  await fillViewport(chatId);
-  markVisibleRead();
-  if (window.matchMedia("(min-width: 721px)").matches) $("#composer-text").focus();
+  await Promise.all([loadMembers(chatId), openHistory(chatId)]);
+  if (view.chatId !== chatId) return;
+  if (window.matchMedia("(min-width: 721px)").matches) $("#composer-text").focus({ preventScroll: true });
 }
 
 /** Back to the empty pane (phone: back to the chat list), with an optional notice. */
 export function closeChat(notice = "Select a chat to start messaging") {
+  view = { chatId: null, ready: false, unreadAfter: null };
   store.activeChatId = null;
   store.emit("active");
-  nodes.clear();
-  container().replaceChildren();
+  switchComposer(null);
+  resetMessages();
   $("#chat-view").hidden = true;
-  $("#no-chat").hidden = false;
+  $("#no-chat-box").hidden = false;
   $("#no-chat").textContent = notice;
+  $("#pane-back").hidden = true;
   document.body.classList.remove("chat-open");
+}
+
+/** A link to a chat this user cannot see: say so where the chat would be. */
+export function showChatNotFound() {
+  closeChat("Chat not found");
+  document.body.classList.add("chat-open"); // phones show the pane, with a way back
+  $("#pane-back").hidden = false;
 }
 
 export async function loadMembers(chatId) {
@@ -89,11 +100,14 @@ export async function loadMembers(chatId) {
   if (me) store.applyOwnRead(chatId, me.last_read_seq);
 }
 
+// ---- history ----
+
 function pageOf(data) {
   return Array.isArray(data) ? data : (data?.messages ?? data?.items ?? []);
 }
 
-async function loadNewest(chatId) {
+/** The newest `limit` messages. */
+async function loadNewest(chatId, limit) {
   const chat = store.chats.get(chatId);
   const log = store.log(chatId);
   // Keyset paging backwards from just past the newest message gives the newest page.
@@ -101,19 +115,19 @@ async function loadNewest(chatId) {
   // Live messages kept before the first load may be far older than this page: drop them,
   // so the loaded messages run without gaps (ones arriving during the fetch are newer).
   log.confirmed.clear();
-  const page = pageOf(await api.history(chatId, { limit: PAGE_SIZE, beforeSeq }));
+  const page = pageOf(await api.history(chatId, { limit, beforeSeq }));
   log.loaded = true;
   store.addMessages(chatId, page);
 }
 
-/** Load the page before the oldest loaded message, keeping the scroll position. */
-async function loadOlder() {
+/** Load the page before the oldest loaded message, keeping what is on screen in place. */
+async function loadOlder(limit = PAGE_SIZE) {
   const chatId = store.activeChatId;
   const log = chatId && store.logs.get(chatId);
   if (!log?.loaded || loadingOlder || !(log.oldestSeq > 1)) return;
   loadingOlder = true;
   try {
-    const page = pageOf(await api.history(chatId, { limit: PAGE_SIZE, beforeSeq: log.oldestSeq }));
+    const page = pageOf(await api.history(chatId, { limit, beforeSeq: log.oldestSeq }));
     if (store.activeChatId !== chatId) return;
     const messages = container();
     const before = messages.scrollHeight;
@@ -122,6 +136,36 @@ async function loadOlder() {
   } finally {
     loadingOlder = false;
   }
+}
+
+/** Load enough to show the first unread message, place the view, then start reading. */
+async function openHistory(chatId) {
+  const chat = store.chats.get(chatId);
+  const watermark = chat?.last_read_seq ?? 0;
+  const unread = Math.max(0, (chat?.last_seq ?? 0) - watermark);
+  const log = store.log(chatId);
+  const list = container();
+  list.setAttribute("aria-busy", "true");
+  try {
+    if (!log.loaded) await loadNewest(chatId, Math.min(MAX_PAGE, Math.max(PAGE_SIZE, unread + CONTEXT)));
+    for (let i = 0; i < MAX_UNREAD_PAGES && unread > 0 && log.oldestSeq > watermark + 1; i += 1) {
+      if (view.chatId !== chatId) return;
+      await loadOlder(MAX_PAGE);
+    }
+  } finally {
+    if (view.chatId === chatId) list.setAttribute("aria-busy", "false");
+  }
+  if (view.chatId !== chatId) return;
+  const myId = store.me.id;
+  const unreadFromOthers = log.ordered().some((m) => m.seq > watermark && m.sender_id !== myId);
+  view.unreadAfter = unreadFromOthers ? watermark : null;
+  renderMessages();
+  const divider = $("#unread-divider");
+  // The divider near the top, with a little of what came before it.
+  list.scrollTop = divider ? divider.offsetTop - 24 : list.scrollHeight;
+  view.ready = true;
+  await fillViewport(chatId);
+  markVisibleRead();
 }
 
 /** Short chats leave no room to scroll, so load older pages until the view is full. */
@@ -167,164 +211,44 @@ function renderHeader() {
 
 // ---- messages ----
 
-function messageKey(message) {
-  return `${message.sender_id}:${message.client_msg_id ?? `id-${message.id}`}`;
-}
-
-function daySeparator(iso) {
-  const key = `day:${new Date(iso).toDateString()}`;
-  let node = nodes.get(key);
-  if (!node) {
-    node = el("div", { class: "day", role: "separator" }, el("span", {}, dayLabel(iso)));
-    nodes.set(key, node);
-  }
-  return node;
-}
-
-function deliveryState(message) {
-  if (message.failed) return ["failed", "⚠", `Not sent: ${message.failed}`];
-  if (message.pending) return ["pending", "◷", "Sending…"];
-  if (store.isRead(message)) return ["read", "✓✓", "Read"];
-  return ["sent", "✓", "Sent"];
-}
-
-function readersText(message) {
-  const readers = store.readersOf(message.chat_id, message.seq);
-  if (readers === null) return "Loading…";
-  if (readers.length === 0) return "Not read by anyone yet";
-  return `Read by ${readers.map((member) => member.name ?? store.userName(member.id)).join(", ")}`;
-}
-
-function createMessageNode(message, key) {
-  const mine = message.sender_id === store.me.id;
-  const node = el(
-    "div",
-    { class: mine ? "msg out" : "msg in", dataset: { key } },
-    el("div", { class: "sender" }, store.userName(message.sender_id)),
-    el("div", { class: "text" }, message.text),
-    el(
-      "div",
-      { class: "meta" },
-      el("time", {}, ""),
-      mine ? el("span", { class: "status" }) : null,
-    ),
-    el("div", { class: "readers", hidden: true }),
-  );
-  if (mine) {
-    node.addEventListener("click", () => toggleReaders(node));
-    node.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" || event.key === " ") {
-        event.preventDefault();
-        toggleReaders(node);
-      }
-    });
-  }
-  return node;
-}
-
-function toggleReaders(node) {
-  const chat = store.chats.get(store.activeChatId);
-  if (chat?.type !== "group" || !node.dataset.seq) return;
-  const key = node.dataset.key;
-  if (expanded.has(key)) expanded.delete(key);
-  else expanded.add(key);
-  renderMessages();
-}
-
-function updateMessageNode(node, message, { continued, group }) {
-  const mine = message.sender_id === store.me.id;
-  node.classList.toggle("continued", continued);
-  if (message.seq) node.dataset.seq = message.seq;
-  const sender = node.querySelector(".sender");
-  sender.hidden = mine || continued;
-  sender.textContent = store.userName(message.sender_id); // names may arrive after the text
-  const time = node.querySelector("time");
-  time.textContent = clockTime(message.created_at);
-  time.dateTime = message.created_at ?? "";
-  time.title = fullTime(message.created_at);
-  if (!mine) return;
-
-  const [state, symbol, label] = deliveryState(message);
-  node.dataset.status = state;
-  const status = node.querySelector(".status");
-  status.textContent = symbol;
-  status.title = label;
-  status.setAttribute("aria-label", label);
-  const readers = node.querySelector(".readers");
-  const showReaders = group && message.seq && expanded.has(node.dataset.key);
-  readers.hidden = !showReaders && !message.failed;
-  readers.textContent = message.failed ? label : showReaders ? readersText(message) : "";
-  if (group && message.seq) {
-    node.tabIndex = 0;
-    node.title = "Show who has read it";
-  }
-}
-
-/** Bring the DOM in line with the store, reusing nodes so selection and focus survive. */
+/** Render the open chat's messages; stay at the bottom if the user was there. */
 export function renderMessages({ toBottom = false } = {}) {
   const chatId = store.activeChatId;
   if (!chatId) return;
   const messages = container();
   const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
-  const group = store.chats.get(chatId)?.type === "group";
-  const log = store.log(chatId);
-
-  const wanted = [];
-  if (log.loaded && log.oldestSeq > 1) wanted.push(nodes.get("older") ?? olderHint());
-  let previous = null;
-  for (const message of log.ordered()) {
-    const day = new Date(message.created_at).toDateString();
-    const newDay = !previous || new Date(previous.created_at).toDateString() !== day;
-    if (newDay) wanted.push(daySeparator(message.created_at));
-    const key = messageKey(message);
-    let node = nodes.get(key);
-    if (!node) {
-      node = createMessageNode(message, key);
-      nodes.set(key, node);
-    }
-    const continued = !newDay && previous.sender_id === message.sender_id;
-    updateMessageNode(node, message, { continued, group });
-    wanted.push(node);
-    previous = message;
-  }
-  if (log.loaded && wanted.length === 0) wanted.push(el("p", { class: "empty-hint" }, "No messages yet — say hi!"));
-
-  wanted.forEach((node, index) => {
-    if (messages.children[index] !== node) messages.insertBefore(node, messages.children[index] ?? null);
-  });
-  while (messages.children.length > wanted.length) messages.lastElementChild.remove();
-
+  renderList(chatId, { unreadAfter: view.unreadAfter, rerender: () => renderMessages() });
+  if (!view.ready) return;
   if (toBottom || atBottom) messages.scrollTop = messages.scrollHeight;
   markVisibleRead();
 }
 
-function olderHint() {
-  const node = el("div", { class: "older-hint" }, "Scroll up for older messages");
-  nodes.set("older", node);
-  return node;
-}
-
 // ---- read marking ----
 
-/** Tell the server how far the user has actually seen: visible messages, focused tab. */
+/** The newest message whose whole bubble (or, if taller than the view, a part) is on screen. */
+function lastSeenSeq(messages) {
+  const box = messages.getBoundingClientRect();
+  const shown = messages.querySelectorAll(".msg[data-seq]");
+  for (let i = shown.length - 1; i >= 0; i -= 1) {
+    const rect = shown[i].getBoundingClientRect();
+    const whole = rect.bottom <= box.bottom + 1 && rect.top >= box.top - 1;
+    const fillsView = rect.top < box.bottom && rect.bottom > box.top && rect.height >= box.height;
+    if (whole || fillsView) return Number(shown[i].dataset.seq);
+    if (rect.bottom < box.top) return 0; // everything further up is above the view
+  }
+  return 0;
+}
+
+/** Tell the server how far the user has actually seen: messages on screen, focused tab. */
 export function markVisibleRead() {
   const chatId = store.activeChatId;
   const chat = store.chats.get(chatId);
-  if (!chat || !store.connected) return;
+  if (!chat || !store.connected || !view.ready || view.chatId !== chatId) return;
   if (document.visibilityState !== "visible" || !document.hasFocus()) return;
   const messages = container();
   if (messages.offsetParent === null) return; // hidden (phone layout showing the list)
 
-  const box = messages.getBoundingClientRect();
-  let seq = 0;
-  const seen = messages.querySelectorAll(".msg[data-seq]");
-  for (let i = seen.length - 1; i >= 0; i -= 1) {
-    const rect = seen[i].getBoundingClientRect();
-    if (rect.top < box.bottom && rect.bottom > box.top) {
-      seq = Number(seen[i].dataset.seq);
-      break;
-    }
-  }
+  const seq = lastSeenSeq(messages);
   if (seq <= (chat.last_read_seq ?? 0) || seq <= readInFlight) return;
   readInFlight = seq;
   request("read", { chat_id: chatId, seq })
@@ -333,45 +257,4 @@ export function markVisibleRead() {
     .finally(() => {
       if (readInFlight === seq) readInFlight = 0;
     });
-}
-
-// ---- composer ----
-
-function initComposer() {
-  const form = $("#composer");
-  const input = $("#composer-text");
-  const resize = () => {
-    input.style.height = "auto";
-    input.style.height = `${Math.min(input.scrollHeight, 160)}px`;
-  };
-  input.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-      event.preventDefault();
-      form.requestSubmit();
-    }
-  });
-  input.addEventListener("input", () => {
-    resize();
-    const now = Date.now();
-    if (input.value.trim() && now - lastTypingSent > TYPING_EVERY_MS && store.activeChatId) {
-      lastTypingSent = now;
-      notify("typing", { chat_id: store.activeChatId });
-    }
-  });
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const text = input.value;
-    if (!text.trim() || !store.activeChatId) return;
-    if (text.length > MAX_TEXT) {
-      input.setCustomValidity(`A message can have at most ${MAX_TEXT} characters.`);
-      input.reportValidity();
-      return;
-    }
-    input.setCustomValidity("");
-    queueMessage(store.activeChatId, text);
-    input.value = "";
-    lastTypingSent = 0;
-    resize();
-    renderMessages({ toBottom: true });
-  });
 }

@@ -2,7 +2,7 @@
 
 import { api } from "../api.js";
 import { store } from "../store.js";
-import { lastSeen } from "../util.js";
+import { lastSeen } from "./time.js";
 import { avatar } from "./avatar.js";
 import { $, el, setChildren } from "./dom.js";
 
@@ -42,41 +42,36 @@ function showError(line, error) {
   line.hidden = false;
 }
 
-/** A search box that lists matching users (other than me and `exclude`) as buttons. */
+/**
+ * A search box over a list of people (other than me and `exclude`) as buttons. An empty
+ * box lists everyone, so the list is never blank while nothing is typed.
+ */
 function userPicker({ onPick, exclude = () => new Set(), label = "Search people by name or email" }) {
-  const results = el("ul", { class: "user-results" });
+  const results = el("ul", { class: "user-results", "aria-label": "People" });
   const error = errorLine();
   let timer = null;
   let latest = 0;
+  const row = (user) =>
+    el(
+      "li",
+      {},
+      el(
+        "button",
+        { type: "button", class: "user-row", onclick: () => onPick(user) },
+        avatar(user.name, { id: user.id }),
+        el("span", { class: "user-text" }, el("strong", {}, user.name), el("small", { class: "muted" }, user.email ?? "")),
+      ),
+    );
   const search = async (query) => {
     const ticket = ++latest;
-    if (!query.trim()) {
-      results.replaceChildren();
-      return;
-    }
     try {
       const users = await api.searchUsers(query.trim());
       if (ticket !== latest) return;
       const skip = exclude();
       store.rememberUsers(users);
       const shown = users.filter((user) => user.id !== store.me.id && !skip.has(user.id));
-      setChildren(
-        results,
-        shown.length === 0
-          ? el("li", { class: "muted" }, "Nobody found")
-          : shown.map((user) =>
-              el(
-                "li",
-                {},
-                el(
-                  "button",
-                  { type: "button", class: "user-row", onclick: () => onPick(user) },
-                  avatar(user.name, { id: user.id }),
-                  el("span", { class: "user-text" }, el("strong", {}, user.name), el("small", { class: "muted" }, user.email ?? "")),
-                ),
-              ),
-            ),
-      );
+      const none = query.trim() ? "Nobody found" : "Everyone is already added";
+      setChildren(results, shown.length === 0 ? el("li", { class: "muted" }, none) : shown.map(row));
       error.hidden = true;
     } catch (err) {
       showError(error, err);
@@ -94,7 +89,19 @@ function userPicker({ onPick, exclude = () => new Set(), label = "Search people 
     // Enter in the search box must not submit (close) the dialog.
     onkeydown: (event) => event.key === "Enter" && event.preventDefault(),
   });
-  return { nodes: [input, error, results], input, refresh: () => search(input.value) };
+  search("");
+  return {
+    nodes: [input, error, results],
+    input,
+    refresh: () => search(input.value),
+    /** After a pick: an empty box, everyone listed again, the cursor back in the box. */
+    reset: () => {
+      clearTimeout(timer);
+      input.value = "";
+      search("");
+      input.focus();
+    },
+  };
 }
 
 export function newChatDialog({ onOpened }) {
@@ -135,6 +142,7 @@ export function newGroupDialog({ onCreated }) {
             onclick: () => {
               chosen.delete(user.id);
               renderChips();
+              picker.reset(); // they are listed again
             },
           }, "✕"),
         ),
@@ -145,7 +153,7 @@ export function newGroupDialog({ onCreated }) {
     onPick: (user) => {
       chosen.set(user.id, user);
       renderChips();
-      picker.refresh();
+      picker.reset();
     },
   });
   const create = el("button", {

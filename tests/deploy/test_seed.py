@@ -5,6 +5,8 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import asyncpg
@@ -20,7 +22,16 @@ from chat_server.groups.models import Group
 from chat_server.groups.service import remove_member
 from chat_server.messages.lanes import ChatLanes
 from chat_server.messages.service import send_message
-from chat_server.seed import GROUP_MESSAGES, PRIVATE_MESSAGES, SEED_PASSWORD, seed
+from chat_server.seed import (
+    PRIVATE_CHATS,
+    SEED_CHATS,
+    SEED_PASSWORD,
+    TEAM_CHAT,
+    TOTAL_MESSAGES,
+    script_lines,
+    seed,
+)
+from chat_server.seed_timeline import script_end
 from tests.support.db import plain_dsn
 from tests.support.servers import PROJECT_ROOT, TEST_JWT_SECRET
 
@@ -43,6 +54,12 @@ async def table_counts(database_url: str) -> dict[str, object]:
             table: await conn.fetchval(f"SELECT count(*) FROM {table}") for table in COUNT_TABLES
         }
         counts["read"] = await conn.fetchval("SELECT count(*) FROM messages WHERE is_read")
+        counts["sent"] = [
+            tuple(row)
+            for row in await conn.fetch(
+                "SELECT client_msg_id, chat_id, seq, created_at FROM messages ORDER BY 1"
+            )
+        ]
         counts["watermarks"] = [
             tuple(row)
             for row in await conn.fetch(
@@ -54,14 +71,14 @@ async def table_counts(database_url: str) -> dict[str, object]:
         await conn.close()
 
 
-async def test_seed_creates_users_private_chat_group_and_messages(
+async def test_seed_creates_users_chats_group_and_messages(
     engine: AsyncEngine, settings: Settings, database_url: str
 ) -> None:
     summary = await seed(engine, settings)
 
     assert summary.users_created == 4
-    assert summary.chats_created == 2
-    assert summary.messages_created == PRIVATE_MESSAGES + GROUP_MESSAGES >= 300
+    assert summary.chats_created == 4
+    assert summary.messages_created == TOTAL_MESSAGES > 150
     conn = await asyncpg.connect(plain_dsn(database_url))
     try:
         emails = [r["email"] for r in await conn.fetch("SELECT email FROM users ORDER BY id")]
@@ -86,19 +103,17 @@ async def test_seed_creates_users_private_chat_group_and_messages(
             summary.group_chat_id,
         )
         assert senders == 4
-        # A realistic mix: most messages read, a tail of unread ones in both chats.
-        for chat_id in (summary.private_chat_id, summary.group_chat_id):
-            read, unread = await conn.fetchrow(
-                "SELECT count(*) FILTER (WHERE is_read), count(*) FILTER (WHERE NOT is_read)"
-                " FROM messages WHERE chat_id = $1",
-                chat_id,
-            )
-            assert read > unread > 0
+        # Most messages read, a few unread at the end of some chats.
+        read, unread = await conn.fetchrow(
+            "SELECT count(*) FILTER (WHERE is_read), count(*) FILTER (WHERE NOT is_read)"
+            " FROM messages"
+        )
+        assert read > 10 * unread > 0
     finally:
         await conn.close()
 
 
-async def test_seeded_users_log_in_and_see_unread_messages(
+async def test_seeded_users_log_in_and_each_has_a_few_unread_messages(
     engine: AsyncEngine, settings: Settings, client: httpx.AsyncClient
 ) -> None:
     await seed(engine, settings)
@@ -110,12 +125,97 @@ async def test_seeded_users_log_in_and_see_unread_messages(
         assert response.status_code == 200, response.text
         headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
         chats = (await client.get("/chats", headers=headers)).json()
-        by_name = {chat["name"]: chat for chat in chats}
-        assert by_name["Team"]["last_seq"] == GROUP_MESSAGES
-        if email != "carol@example.com":  # Carol has read everything in Team
-            assert by_name["Team"]["unread_count"] > 0
-        if email in EMAILS[:2]:
-            assert any(chat["type"] == "private" for chat in chats)
+        assert len(chats) >= 2
+        team = next(chat for chat in chats if chat["name"] == "Team")
+        assert team["last_seq"] == len(script_lines(TEAM_CHAT))
+        unread = sum(chat["unread_count"] for chat in chats)
+        assert 1 <= unread <= 5, (email, unread)
+
+
+async def send_times(database_url: str) -> dict[int, list[tuple[int, datetime, str]]]:
+    """Per chat: (seq, created_at, text) in seq order."""
+    conn = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        rows = await conn.fetch("SELECT chat_id, seq, created_at, text FROM messages ORDER BY 1, 2")
+    finally:
+        await conn.close()
+    chats: dict[int, list[tuple[int, datetime, str]]] = {}
+    for row in rows:
+        chats.setdefault(row["chat_id"], []).append((row["seq"], row["created_at"], row["text"]))
+    return chats
+
+
+async def test_seeded_messages_are_spread_over_the_last_days_in_seq_order(
+    engine: AsyncEngine, settings: Settings, database_url: str
+) -> None:
+    before = datetime.now(UTC)
+    summary = await seed(engine, settings)
+
+    assert summary.anchor is not None and before - timedelta(seconds=5) <= summary.anchor
+    chats = await send_times(database_url)
+    for chat in SEED_CHATS:
+        messages = chats[summary.chat_ids[chat.key]]
+        times = [created_at for _, created_at, _ in messages]
+        # Exactly as scripted, back from the anchor; seq order is time order.
+        end = script_end(summary.anchor)
+        assert summary.anchor - timedelta(days=1) < end <= summary.anchor
+        assert times == [end - line.before_anchor for line in script_lines(chat)]
+        assert times == sorted(times) and len(set(times)) == len(times)
+        assert max(times) <= summary.anchor
+    everything = sorted(t for messages in chats.values() for _, t, _ in messages)
+    assert everything[-1] - everything[0] > timedelta(days=3)  # days to separate
+    gaps = [b - a for a, b in pairwise(everything)]
+    assert any(gap > timedelta(hours=8) for gap in gaps)  # nights
+    assert sum(gap < timedelta(minutes=2) for gap in gaps) > len(gaps) / 3  # conversations
+
+
+async def test_seeded_texts_never_repeat_and_mix_short_and_long(
+    engine: AsyncEngine, settings: Settings, database_url: str
+) -> None:
+    await seed(engine, settings)
+
+    texts = [
+        text for messages in (await send_times(database_url)).values() for *_, text in messages
+    ]
+    assert len(texts) == len(set(texts)) == TOTAL_MESSAGES
+    assert sum(len(text) < 20 for text in texts) > 20
+    assert sum(len(text) > 150 for text in texts) >= 5
+    assert sum("\n" in text for text in texts) >= 2
+    assert sum("https://" in text for text in texts) >= 3
+
+
+async def test_a_chat_used_before_the_seed_gets_the_demo_after_its_messages(
+    engine: AsyncEngine, settings: Settings, database_url: str
+) -> None:
+    """Alice and Bob talked before anyone seeded: their messages are newer than the demo's
+    plan, so the demo follows them (seq order stays time order) and is not dated later
+    than the seed run."""
+    first = await seed(engine, settings)
+    conn = await asyncpg.connect(plain_dsn(database_url))
+    try:  # start over with only the users and their Alice-Bob chat, with one new message
+        await conn.execute("DELETE FROM messages")
+        await conn.execute("DELETE FROM chats WHERE id <> $1", first.private_chat_id)
+        await conn.execute("UPDATE chats SET last_seq = 0")
+        await conn.execute("UPDATE chat_members SET last_read_seq = 0")
+    finally:
+        await conn.close()
+    await send_message(
+        lanes=ChatLanes(engine, NullPublisher()),
+        rate_limiter=None,
+        sender_id=first.user_ids["bob"],
+        chat_id=first.private_chat_id,
+        text="Are you there?",
+        client_msg_id=uuid.uuid4(),
+    )
+
+    again = await seed(engine, settings)
+    after = datetime.now(UTC)
+
+    messages = (await send_times(database_url))[again.private_chat_id]
+    assert messages[0][2] == "Are you there?"
+    times = [created_at for _, created_at, _ in messages]
+    assert times == sorted(times) and times[1] > times[0] and times[-1] <= after
+    assert len(messages) == 1 + len(script_lines(PRIVATE_CHATS[0]))
 
 
 async def test_second_seed_run_adds_nothing(
@@ -127,7 +227,8 @@ async def test_second_seed_run_adds_nothing(
     again = await seed(engine, settings)
 
     assert (again.users_created, again.chats_created, again.messages_created) == (0, 0, 0)
-    assert again.messages_total == PRIVATE_MESSAGES + GROUP_MESSAGES
+    assert again.messages_total == TOTAL_MESSAGES
+    # The same rows, ids, seqs and send times; the same watermarks and read flags.
     assert await table_counts(database_url) == before
 
 
@@ -162,8 +263,8 @@ async def test_reseeding_keeps_what_users_did_since(
     assert again.group_chat_id == first.group_chat_id
     assert again.messages_created == 0
     counts = await table_counts(database_url)
-    assert counts["messages"] == PRIVATE_MESSAGES + GROUP_MESSAGES + 1
-    assert counts["chat_members"] == 2 + 4  # Dave is back in Team
+    assert counts["messages"] == TOTAL_MESSAGES + 1
+    assert counts["chat_members"] == 3 * 2 + 4  # Dave is back in Team
 
 
 def test_seed_command_twice_via_the_cli(database_url: str, tmp_path: Path) -> None:
@@ -190,9 +291,9 @@ def test_seed_command_twice_via_the_cli(database_url: str, tmp_path: Path) -> No
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    total = PRIVATE_MESSAGES + GROUP_MESSAGES
+    total = TOTAL_MESSAGES
     first = run()
-    assert f"4 users, 2 chats and {total} messages created" in first
+    assert f"4 users, 4 chats and {total} messages created" in first
     assert "alice@example.com" in first and SEED_PASSWORD in first
     second = run()
     assert f"0 users, 0 chats and 0 messages created ({total} already there)" in second

@@ -23,7 +23,7 @@ import httpx
 import psutil
 import pytest
 
-from chat_server.seed import GROUP_MESSAGES, PRIVATE_MESSAGES, SEED_PASSWORD
+from chat_server.seed import GROUP_MESSAGES, PRIVATE_MESSAGES, SEED_PASSWORD, TOTAL_MESSAGES
 from tests.support.servers import PROJECT_ROOT, free_port
 
 START = PROJECT_ROOT / "start.sh"
@@ -277,8 +277,8 @@ def test_local_mode_end_to_end_and_a_second_start_seeds_nothing(project: Path) -
         assert "Created .env from .env.example" in output
         assert f"Web client:  http://localhost:{first.base_url.rsplit(':', 1)[1]}/" in output
         assert "alice@example.com" in output
-        total = PRIVATE_MESSAGES + GROUP_MESSAGES
-        assert f"4 users, 2 chats and {total} messages created" in output
+        total = TOTAL_MESSAGES
+        assert f"4 users, 4 chats and {total} messages created" in output
         secret = jwt_secret_line(project)
         assert len(secret) > len("JWT_SECRET=") + 32
         assert stat.S_IMODE((project / ".env").stat().st_mode) == 0o600

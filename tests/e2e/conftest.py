@@ -10,6 +10,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -224,7 +225,8 @@ async def open_as(
     """`await open_as("Alice")`: register a user, open the page in a new context, log in.
 
     `user=` logs in as a user registered earlier (a scene arranged before the page opens);
-    `gate=` routes the page's socket through a SocketGate.
+    `gate=` routes the page's socket through a SocketGate; other keywords (locale=,
+    timezone_id=, …) go to the browser context.
     """
     people: list[Person] = []
 
@@ -234,9 +236,13 @@ async def open_as(
         viewport: dict[str, int] = DESKTOP,
         user: TestUser | None = None,
         gate: SocketGate | None = None,
+        password: str = PASSWORD,
+        **context_options: Any,
     ) -> Person:
         user = user or await register_user(api, name)
-        context = await browser.new_context(base_url=live_server.base_url, viewport=viewport)
+        context = await browser.new_context(
+            base_url=live_server.base_url, viewport=viewport, **context_options
+        )
         page = await context.new_page()
         person = Person(user=user, context=context, page=page)
         watch(person, page)
@@ -247,7 +253,7 @@ async def open_as(
         await page.goto("/")
         form = page.locator("#login-form")
         await form.get_by_label("Email").fill(user.email)
-        await form.get_by_label("Password").fill(PASSWORD)
+        await form.get_by_label("Password").fill(password)
         await form.get_by_role("button", name="Log in").click()
         await expect(page.locator("#me-name")).to_have_text(user.name)
         await expect(page.locator("#connection-state")).to_have_text("online")
