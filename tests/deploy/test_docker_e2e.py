@@ -139,6 +139,15 @@ def test_start_builds_and_starts_the_stack_on_port(stack: tuple[Stack, str]) -> 
     (app,) = stack_.containers("app")
     assert not stack_.inspect(app)["HostConfig"]["PortBindings"]
     assert httpx.get(stack_.base_url + "/ready", timeout=10).json() == {"status": "ok"}
+    # The only volume is the database's: `down` leaves no anonymous volumes behind.
+    volumes = {
+        mount["Name"]
+        for service in ("db", "redis", "app", "proxy")
+        for container in stack_.containers(service)
+        for mount in stack_.inspect(container)["Mounts"]
+        if mount["Type"] == "volume"
+    }
+    assert volumes == {f"{stack_.name}_pgdata"}
 
 
 async def test_a_message_restarts_and_a_second_start_keep_port_and_data(
