@@ -104,21 +104,13 @@ def test_a_warm_start_is_quiet_and_leaves_no_zombie(
         assert run.stop() == 0
 
 
-async def login_token(base_url: str) -> str:
-    async with httpx.AsyncClient(base_url=base_url) as http:
-        response = await http.post(
-            "/auth/login", json={"email": "alice@example.com", "password": SEED_PASSWORD}
-        )
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
-
-
-def time_wait_on(port: int) -> list[object]:
+def leftovers_on(port: int) -> list[str]:
+    """States of the connections a stopped server left on its port (TIME-WAIT, FIN-WAIT):
+    no listener, yet a bind without SO_REUSEADDR fails on them."""
     return [
-        c
+        c.status
         for c in psutil.net_connections(kind="tcp")
-        if c.status == psutil.CONN_TIME_WAIT and c.laddr and c.laddr.port == port
+        if c.laddr and c.laddr.port == port and c.status != psutil.CONN_LISTEN
     ]
 
 
@@ -129,27 +121,30 @@ async def test_a_restart_right_after_a_stop_with_connected_clients_comes_up(
     port = free_port()
     first = LocalRun(project, port)
     second: LocalRun | None = None
-    clients = [socketio.AsyncClient(reconnection=False) for _ in range(2)]
-    try:
-        await asyncio.to_thread(first.wait_ready)
-        token = await login_token(first.base_url)
-        # A page that has upgraded to a WebSocket and one still long-polling, as browsers do.
-        for client, transports in zip(clients, (["websocket"], ["polling"]), strict=True):
-            await client.connect(first.base_url, auth={"token": token}, transports=transports)
-        assert await asyncio.to_thread(first.stop) == 0
-        # The server closed those connections itself: their ends on its port wait in
-        # TIME-WAIT now, which is what made an immediate restart fail.
-        assert time_wait_on(port), "the stop left no TIME-WAIT socket on the server's port"
+    socket = socketio.AsyncClient(reconnection=False)
+    # A page's keep-alive HTTP connection and its WebSocket, both open when the server stops.
+    async with httpx.AsyncClient(base_url=first.base_url) as page:
+        try:
+            await asyncio.to_thread(first.wait_ready)
+            response = await page.post(
+                "/auth/login", json={"email": "alice@example.com", "password": SEED_PASSWORD}
+            )
+            assert response.status_code == 200, response.text
+            token = response.json()["access_token"]
+            await socket.connect(first.base_url, auth={"token": token}, transports=["websocket"])
+            assert await asyncio.to_thread(first.stop) == 0
+            # The server closed those connections itself: their ends on its port linger
+            # (TIME-WAIT, FIN-WAIT), which is what made an immediate restart fail.
+            assert leftovers_on(port), "the stop left no connection on the server's port"
 
-        second = LocalRun(project, port)
-        await asyncio.to_thread(second.wait_ready)
-        assert "is in use" not in second.output()
-    finally:
-        for client in clients:
-            await client.disconnect()
-        first.stop()
-        if second is not None:
-            assert second.stop() == 0
+            second = LocalRun(project, port)
+            await asyncio.to_thread(second.wait_ready)
+            assert "is in use" not in second.output()
+        finally:
+            await socket.disconnect()
+            first.stop()
+            if second is not None:
+                assert second.stop() == 0
 
 
 def test_a_database_that_does_not_start_is_reported_with_its_log(
