@@ -18,10 +18,11 @@ Usage: ./start.sh [--local | --docker]
 Starts chat_server with demo data and prints where to open it.
 
 Modes
-  (default)   Docker Compose (PostgreSQL, Redis, migrations, app) when Docker can be used.
-              If Docker is missing, start.sh offers to install it (Linux). If no engine can
-              be used (not installable, daemon down, no permission) it falls back to --local
-              and says why. The stack keeps running in the background:
+  (default)   Docker Compose (PostgreSQL, Redis, migrations, the app behind a Caddy proxy on
+              PORT) when Docker can be used. If Docker is missing, start.sh offers to install
+              it (Linux). If no engine can be used (not installable, daemon down, no
+              permission) it falls back to --local and says why; a failed build or start is
+              an error (try --local then). The stack keeps running in the background:
               `docker compose logs -f app` to watch it, `docker compose down` to stop it.
   --local     Run here without Docker: a virtualenv (.venv, or the active one) with
               requirements.txt, the embedded PostgreSQL in DATA_DIR/pg (default .data/pg),
@@ -34,10 +35,15 @@ migrations, and seed demo users (password "password123"): alice@example.com,
 bob@example.com, carol@example.com, dave@example.com. Running again reuses everything and
 seeds nothing twice.
 
-Environment
-  PORT                   local mode: port to serve on (default 8000, or PORT in .env)
+Environment (PORT, HOST, DATA_DIR, DATABASE_URL and JWT_SECRET are also read from .env)
+  PORT                   the port to open: local mode serves on it, Docker mode publishes
+                         the proxy in front of the app on it (default 8000)
   HOST                   local mode: address to bind (default 0.0.0.0)
-  APP_PORTS              Docker mode: host port range for the app (default 8000-8009)
+  DATA_DIR               local mode: the embedded PostgreSQL (DATA_DIR/pg) and its log
+                         (DATA_DIR/embedded-postgres.log) live here (default .data)
+  DATABASE_URL           local mode: use this PostgreSQL instead of the embedded one
+  JWT_SECRET             written into .env (random) when .env has none
+  CHAT_READY_TIMEOUT     seconds to wait for the app's /ready (default 180)
   CHAT_SKIP_INSTALL=1    local mode: do not pip install (the venv is already set up)
   CHAT_INSTALL_DOCKER=1  install Docker without asking when it is missing (0: never)
 EOF
@@ -247,22 +253,48 @@ docker_usable() {
     fi
 }
 
-# run_docker MODE: MODE "auto" falls back to a local run when the stack cannot be started.
+# Why `compose up` failed, in one line, from its output in $1 (port: $2).
+compose_failure_cause() {
+    local log="$1" port="$2"
+    if grep -qiE 'Temporary failure in name resolution|Failed to establish a new connection|Could not find a version that satisfies' "$log"; then
+        printf 'a build step could not reach PyPI'
+        if ! docker network inspect bridge >/dev/null 2>&1; then
+            printf ' (this engine has no default bridge network, so build steps get no network:'
+            printf ' see "Engines without a default bridge" in docs/deployment.md)'
+        fi
+    elif grep -qiE 'port is already allocated|address already in use' "$log"; then
+        printf 'port %s is already in use here: stop what holds it, or set PORT in .env' "$port"
+    elif grep -qiE 'pull access denied|manifest unknown|failed to resolve reference|error pulling image|registry-1\.docker\.io' "$log"; then
+        printf 'an image could not be pulled (is the image registry reachable?)'
+    else
+        grep -v '^[[:space:]]*$' "$log" | tail -n 1
+    fi
+}
+
 run_docker() {
     ensure_env_file
-    say "Docker mode: building and starting the stack with ${COMPOSE[*]}"
-    if ! "${COMPOSE[@]}" up -d --build; then
-        [[ "$1" == auto ]] || die "'${COMPOSE[*]} up' failed (see the output above)"
-        run_local "'${COMPOSE[*]} up' failed (see above); falling back to a local run"
+    local port data_dir log
+    port="${PORT:-$(env_file_value PORT)}"
+    port="${port:-8000}"
+    data_dir="${DATA_DIR:-$(env_file_value DATA_DIR)}"
+    data_dir="${data_dir:-.data}"
+    mkdir -p "$data_dir"
+    log="$data_dir/docker-up.log"
+    say "Docker mode: building and starting the stack with ${COMPOSE[*]} (output also in $log)"
+    if ! "${COMPOSE[@]}" up -d --build 2>&1 | tee "$log"; then
+        printf '\nerror: %s up failed: %s\n' "${COMPOSE[*]}" "$(compose_failure_cause "$log" "$port")" >&2
+        printf '  Its whole output is in %s.\n' "$log" >&2
+        printf '  To run without Docker instead: %s --local\n' "$0" >&2
+        exit 1
     fi
-    local published port base
-    published="$("${COMPOSE[@]}" port app 8000 | head -n 1)"
-    port="${published##*:}"
-    [[ -n "$port" ]] || die "could not find the app's published port ('${COMPOSE[*]} ps')"
-    base="http://localhost:$port"
+    local published base
+    published="$("${COMPOSE[@]}" port proxy 8000 | head -n 1)"
+    published="${published##*:}"
+    [[ -n "$published" ]] || die "could not find the published port ('${COMPOSE[*]} ps')"
+    base="http://localhost:$published"
     say "Waiting for $base/ready"
     if ! wait_ready "$base/ready"; then
-        "${COMPOSE[@]}" logs --tail 50 app >&2 || true
+        "${COMPOSE[@]}" logs --tail 50 app proxy >&2 || true
         die "the app did not become ready in ${READY_TIMEOUT}s"
     fi
     say "Seeding demo data (idempotent)"
@@ -270,8 +302,9 @@ run_docker() {
     print_banner "$base" "Docker Compose"
     cat <<EOF
   The stack runs in the background.
-    Logs:  ${COMPOSE[*]} logs -f app
-    Stop:  ${COMPOSE[*]} down        (add -v to also delete the database volume)
+    Logs:   ${COMPOSE[*]} logs -f app
+    Scale:  ${COMPOSE[*]} up -d --scale app=3      (still one address: $base)
+    Stop:   ${COMPOSE[*]} down        (add -v to also delete the database volume)
 
 EOF
 }
@@ -331,15 +364,53 @@ install_requirements() {
     echo "$want" >"$stamp"
 }
 
+# Can the server bind HOST:PORT? Binds as uvicorn does (SO_REUSEADDR), so only a listener
+# counts as "in use", not the TIME-WAIT connections a server that just stopped leaves behind.
+# Exit 1: in use; 2: another reason, printed.
 port_free() {
     "$PYTHON" - "$1" "$2" <<'PY'
-import socket, sys
-with socket.socket() as s:
-    try:
-        s.bind((sys.argv[1], int(sys.argv[2])))
-    except OSError:
+import errno, socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+try:
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    with socket.socket(family, kind, proto) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(address)
+except OSError as exc:
+    if exc.errno == errno.EADDRINUSE:
         sys.exit(1)
+    print(f"error: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+    sys.exit(2)
 PY
+}
+
+EMBEDDED_STARTED=0
+
+# Until the server takes over (exec), a failed or interrupted start stops the embedded
+# PostgreSQL it started; exec drops this trap, and the server stops the database on exit.
+stop_embedded_db() {
+    if ((EMBEDDED_STARTED)); then
+        "$PYTHON" -m chat_server embedded-db stop >/dev/null 2>&1 || true
+    fi
+}
+
+# The banner comes from a watcher in the background, so that the server itself can replace
+# this shell (exec): Ctrl-C and SIGTERM then reach it directly and its exit status is ours.
+# The watcher is started from a subshell that exits at once (and is waited for here), so it
+# is not left to the server as a child it would never reap.
+start_banner_watcher() {
+    local port="$1" server_pid=$$
+    (
+        (
+            if wait_ready "http://127.0.0.1:$port/ready" "$server_pid"; then
+                print_banner "http://localhost:$port" "local mode, Ctrl-C to stop"
+            elif kill -0 "$server_pid" 2>/dev/null; then
+                warn "the server did not answer /ready within ${READY_TIMEOUT}s"
+            fi
+        ) &
+    )
 }
 
 run_local() {
@@ -354,28 +425,32 @@ run_local() {
     port="${port:-8000}"
     data_dir="${DATA_DIR:-$(env_file_value DATA_DIR)}"
     data_dir="${data_dir:-.data}"
-    port_free "$host" "$port" || die "port $port is in use (another server running?); try PORT=8001 $0 --local"
+    local status=0
+    port_free "$host" "$port" || status=$?
+    if ((status == 1)); then
+        die "port $port is in use (another server running?); try PORT=$((port + 1)) $0 --local"
+    elif ((status)); then
+        exit 1
+    fi
 
-    if [[ -n "${DATABASE_URL:-$(env_file_value DATABASE_URL)}" ]]; then
+    # The embedded database starts once, here: migrate and seed get its URL, and the server
+    # attaches to it (and stops it when it exits).
+    local database_url="${DATABASE_URL:-$(env_file_value DATABASE_URL)}"
+    if [[ -n "$database_url" ]]; then
         say "Database: DATABASE_URL from the environment / .env"
     else
-        say "Database: embedded PostgreSQL in $data_dir/pg"
+        say "Database: embedded PostgreSQL in $data_dir/pg (its log: $data_dir/embedded-postgres.log)"
+        EMBEDDED_STARTED=1
+        trap stop_embedded_db EXIT
+        database_url="$("$PYTHON" -m chat_server embedded-db start)" ||
+            die "the embedded PostgreSQL did not start (see above)"
     fi
     say "Applying migrations"
-    "$PYTHON" -m chat_server migrate
+    DATABASE_URL="$database_url" "$PYTHON" -m chat_server migrate
     say "Seeding demo data (idempotent)"
-    "$PYTHON" -m chat_server seed
+    DATABASE_URL="$database_url" "$PYTHON" -m chat_server seed
 
-    # The banner comes from a watcher in the background, so the server itself can replace this
-    # shell (exec): Ctrl-C and SIGTERM then reach it directly and its exit status is ours.
-    local server_pid=$$
-    (
-        if wait_ready "http://127.0.0.1:$port/ready" "$server_pid"; then
-            print_banner "http://localhost:$port" "local mode, Ctrl-C to stop"
-        elif kill -0 "$server_pid" 2>/dev/null; then
-            warn "the server did not answer /ready within ${READY_TIMEOUT}s"
-        fi
-    ) &
+    start_banner_watcher "$port"
     say "Starting the server on $host:$port"
     exec "$PYTHON" -m chat_server serve --host "$host" --port "$port"
 }
@@ -416,12 +491,14 @@ main() {
         local) run_local "--local was given" ;;
         docker)
             docker_usable || die "Docker mode is not possible: $DOCKER_REASON"
-            run_docker docker
+            run_docker
             ;;
         auto)
-            # run_docker stays outside any `if`: bash ignores `set -e` inside a condition.
+            # Only an unusable Docker falls back; a stack that fails to build or start is an
+            # error to fix (run_docker says so). It stays outside any `if`: bash ignores
+            # `set -e` inside a condition.
             if docker_usable; then
-                run_docker auto
+                run_docker
             else
                 run_local "$DOCKER_REASON; falling back to a local run without Docker"
             fi

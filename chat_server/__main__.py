@@ -1,4 +1,4 @@
-"""Command line: `python -m chat_server serve | migrate | seed | asyncapi`."""
+"""Command line: `python -m chat_server serve | migrate | seed | embedded-db | asyncapi`."""
 
 import argparse
 import logging
@@ -9,7 +9,14 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from chat_server.config import ConfigurationError, get_settings
-from chat_server.embedded_db import resolve_database_url
+from chat_server.embedded_db import (
+    EmbeddedDatabaseError,
+    embedded_database_url,
+    resolve_database_url,
+    stop_embedded_server,
+)
+
+GRACEFUL_SHUTDOWN_SECONDS = 5
 
 
 def _serve(args: argparse.Namespace) -> None:
@@ -24,15 +31,20 @@ def _serve(args: argparse.Namespace) -> None:
     app = create_asgi_app(settings, database_url=database_url)
     # uvicorn re-raises SIGTERM after its graceful shutdown with the handler that was
     # installed before it ran: exit through SystemExit, so atexit stops the embedded
-    # PostgreSQL too.
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    # PostgreSQL too. Status 0: SIGTERM is how a service manager (or `docker stop`) asks
+    # for the clean stop that just happened, not a failure.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     uvicorn.run(
         app,
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level=settings.log_level,
-        # Clients behind a reverse proxy: trust X-Forwarded-* only from loopback.
+        # Clients behind a reverse proxy: trust X-Forwarded-* only from loopback, or from the
+        # addresses in FORWARDED_ALLOW_IPS (uvicorn reads it; Compose sets it for its proxy).
         proxy_headers=True,
+        # A long-polling Socket.IO request ends only at the next ping (25 s): a stop waits
+        # this long for requests in flight, then closes them (well inside `docker stop`'s 10 s).
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
 
 
@@ -47,6 +59,19 @@ def _seed(args: argparse.Namespace) -> None:
     from chat_server.seed import run_seed
 
     run_seed(resolve_database_url(get_settings()))
+
+
+def _embedded_db(args: argparse.Namespace) -> None:
+    settings = get_settings()
+    if args.action == "stop":
+        stopped = stop_embedded_server(settings.data_dir / "pg")
+        print("stopped" if stopped else "not running (or still used by a server)")
+        return
+    if settings.database_url:
+        raise ConfigurationError("DATABASE_URL is set: no embedded PostgreSQL is used")
+    # Left running for the commands that follow (`embedded-db stop` ends it; a `serve`
+    # that attaches to it stops it when it exits).
+    print(embedded_database_url(settings, cleanup_mode=None))
 
 
 def _asyncapi(args: argparse.Namespace) -> None:
@@ -80,6 +105,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     seed.set_defaults(handler=_seed)
 
+    embedded = commands.add_parser(
+        "embedded-db",
+        help="start the embedded PostgreSQL in DATA_DIR/pg and print its URL, or stop it",
+        description="start: start (or find running) the embedded PostgreSQL, leave it "
+        "running and print the database URL (for DATABASE_URL or psql). stop: stop it. "
+        "Its output goes to DATA_DIR/embedded-postgres.log.",
+    )
+    embedded.add_argument("action", choices=["start", "stop"])
+    embedded.set_defaults(handler=_embedded_db)
+
     asyncapi = commands.add_parser(
         "asyncapi", help="print the AsyncAPI document of the Socket.IO protocol (YAML)"
     )
@@ -99,9 +134,11 @@ def main(argv: list[str] | None = None) -> None:
         )
         sys.exit(f"chat_server: invalid configuration: {problems}")
     logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr)
+    # Alembic announces each of its autogenerate plugins at INFO on import: noise here.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         args.handler(args)
-    except ConfigurationError as exc:
+    except (ConfigurationError, EmbeddedDatabaseError) as exc:
         sys.exit(f"chat_server: {exc}")
 
 

@@ -25,7 +25,9 @@ COMPOSE = PROJECT_ROOT / "docker-compose.yml"
 ENV_EXAMPLE = PROJECT_ROOT / ".env.example"
 
 # Variables that configure the compose stack, not the app; everything else must be a setting.
-COMPOSE_ONLY = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB", "APP_PORTS"}
+COMPOSE_ONLY = {"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"}
+# Read by uvicorn itself, not by the Settings class.
+UVICORN_VARIABLES = {"FORWARDED_ALLOW_IPS"}
 # Settings whose .env.example line shows an example value rather than the default.
 EXAMPLE_VALUES = {"DATABASE_URL", "REDIS_URL", "JWT_SECRET"}
 
@@ -91,7 +93,7 @@ def test_dependencies_install_in_a_layer_before_the_code_is_copied() -> None:
     assert copies and "requirements.txt" in copies[0]
     assert not any("chat_server" in line for line in copies), "code in the dependency stage"
     install = " ".join(instructions(builder, "RUN"))
-    assert "pip install" in install and "-r " in install
+    assert re.search(r"pip (--python \S+ )?install", install) and "-r " in install
     # No pip cache is written: PIP_NO_CACHE_DIR in the stage or --no-cache-dir on the call.
     assert "PIP_NO_CACHE_DIR=1" in " ".join(builder) or "--no-cache-dir" in install
 
@@ -140,9 +142,9 @@ def test_dockerignore_keeps_local_state_out_and_the_app_in() -> None:
 # ------------------------------------------------------------------------ docker-compose.yml
 
 
-def test_compose_has_the_four_services_and_no_fixed_container_names() -> None:
+def test_compose_has_the_five_services_and_no_fixed_container_names() -> None:
     services = compose()["services"]
-    assert set(services) == {"db", "redis", "migrate", "app"}
+    assert set(services) == {"db", "redis", "migrate", "app", "proxy"}
     for name, service in services.items():
         assert "container_name" not in service, f"{name}: breaks `--scale`"
 
@@ -188,19 +190,16 @@ def test_app_and_migrate_use_the_same_image_and_environment() -> None:
 
 def test_restart_policies() -> None:
     services = compose()["services"]
-    for name in ("db", "redis", "app"):
+    for name in ("db", "redis", "app", "proxy"):
         assert services[name]["restart"] in {"unless-stopped", "always"}
     assert services["migrate"]["restart"] == "no"
 
 
-def test_app_publishes_a_port_range_so_it_can_scale() -> None:
-    (mapping,) = compose()["services"]["app"]["ports"]
-    host, _, container = mapping.rpartition(":")
-    assert container == "8000"
-    default = re.fullmatch(r"\$\{APP_PORTS:-(\d+)-(\d+)\}", host)
-    assert default, "one fixed host port would clash with `--scale app=2`"
-    low, high = map(int, default.groups())
-    assert low == 8000 and high > low
+def test_only_the_proxy_publishes_a_port_and_it_is_port() -> None:
+    services = compose()["services"]
+    assert "ports" not in services["app"], "replicas of a published app fight over its port"
+    assert services["proxy"]["ports"] == ["${PORT:-8000}:8000"]
+    assert services["proxy"]["depends_on"] == {"app": {"condition": "service_healthy"}}
 
 
 def test_app_connects_to_the_compose_db_and_redis() -> None:
@@ -214,7 +213,7 @@ def test_app_connects_to_the_compose_db_and_redis() -> None:
 
 def test_compose_variable_names_are_settings_or_documented_compose_variables() -> None:
     settings_names = setting_env_names()
-    app_environment = set(compose()["services"]["app"]["environment"])
+    app_environment = set(compose()["services"]["app"]["environment"]) - UVICORN_VARIABLES
     assert app_environment <= settings_names, app_environment - settings_names
     referenced = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", COMPOSE.read_text()))
     assert referenced <= settings_names | COMPOSE_ONLY, referenced - settings_names - COMPOSE_ONLY

@@ -1,7 +1,12 @@
 """The README's client examples run as written against a real server."""
 
 import asyncio
+import ensurepip
+import re
+import shlex
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -33,11 +38,38 @@ def test_the_docs_embed_the_examples_verbatim(example: str, document: str) -> No
     assert (EXAMPLES / example).read_text().strip() in text, example
 
 
-async def test_python_example(http, users, live_server):
+@pytest.fixture(scope="module")
+def stock_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv with the pip its Python ships (never upgraded), and in it exactly
+    what the README's Python section says to pip install."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme[readme.index("### Python (python-socketio)") :]
+    install = re.search(r"`pip install ([^`]+)`", section)
+    assert install, "the README's Python section has no `pip install` line"
+    venv = tmp_path_factory.mktemp("readme-venv") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    pip_version = subprocess.run(
+        [python, "-m", "pip", "--version"], capture_output=True, text=True, check=True
+    ).stdout.split()[1]
+    assert pip_version == ensurepip.version(), "the venv's pip is not the stock one"
+    packages = shlex.split(install.group(1))
+    result = subprocess.run(
+        [python, "-m", "pip", "install", "--disable-pip-version-check", "-q", *packages],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "does not provide the extra" not in result.stderr, result.stderr
+    return python
+
+
+async def test_python_example(http, users, live_server, stock_venv):
     alice, bob = await users("Alice", "Bob")
     await private_chat(http, alice, bob)
     code, out, err = await _run(
-        sys.executable,
+        str(stock_venv),
         str(EXAMPLES / "socketio_client.py"),
         live_server.base_url,
         alice.email,
