@@ -7,7 +7,6 @@ nothing is pip-installed; a local run starts an embedded PostgreSQL of its own i
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,8 @@ import httpx
 import psutil
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.servers import PROJECT_ROOT
+
 # What the copy leaves out: the same things .dockerignore keeps out of an image.
 NOT_COPIED = shutil.ignore_patterns(
     ".git", ".venv", ".data", ".env", "node_modules", "tests", "bench", "test-artifacts",
@@ -37,15 +37,8 @@ SEED_PASSWORD = "password123"
 
 def copy_project(folder: Path) -> Path:
     copy = folder / "chat_server_checkout"
-    shutil.copytree(ROOT, copy, ignore=NOT_COPIED)
+    shutil.copytree(PROJECT_ROOT, copy, ignore=NOT_COPIED)
     return copy
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def start_env(port: int, **extra: str) -> dict[str, str]:

@@ -20,7 +20,8 @@ from yarl import URL
 
 from chat_server.seed import GROUP_MESSAGES
 from tests.deploy.docker_stack import REPLICA_COOKIE, Stack, require_docker
-from tests.deploy.start_sh import SEED_PASSWORD, copy_project, free_port
+from tests.deploy.start_sh import SEED_PASSWORD, copy_project
+from tests.support.servers import free_port
 
 pytestmark = pytest.mark.timeout(1800)
 

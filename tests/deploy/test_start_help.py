@@ -6,7 +6,9 @@ import re
 import subprocess
 from pathlib import Path
 
-from tests.deploy.start_sh import ROOT, copy_project, free_port, start_env
+from tests.deploy.start_sh import copy_project, start_env
+from tests.support.servers import PROJECT_ROOT as ROOT
+from tests.support.servers import free_port
 
 # Read by start.sh but not configuration: the virtualenv that is active, bash's own.
 NOT_SETTINGS = {"VIRTUAL_ENV", "BASH_SOURCE"}

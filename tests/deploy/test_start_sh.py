@@ -9,59 +9,26 @@ PostgreSQL of its own. The copy reuses the virtualenv running these tests
 import os
 import re
 import shutil
-import signal
 import socket
 import stat
 import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 
 from chat_server.seed import GROUP_MESSAGES, PRIVATE_MESSAGES, SEED_PASSWORD, TOTAL_MESSAGES
+from tests.deploy.start_sh import LocalRun, copy_project, postmaster, run_start, start_env
 from tests.support.servers import PROJECT_ROOT, free_port
 
 START = PROJECT_ROOT / "start.sh"
-# What the copy leaves out: the same things .dockerignore keeps out of an image.
-NOT_COPIED = shutil.ignore_patterns(
-    ".git", ".venv", ".data", ".env", "node_modules", "tests", "bench", "test-artifacts",
-    "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache",
-)  # fmt: skip
-# Variables of the outer environment that would steer start.sh or the app away from
-# the copy's own defaults (CI may set a database for the rest of the suite).
-STEERING = {
-    "DATABASE_URL", "TEST_DATABASE_URL", "JWT_SECRET", "DATA_DIR", "HOST", "PORT",
-    "REDIS_URL", "CORS_ORIGINS", "CHAT_INSTALL_DOCKER", "CHAT_SKIP_INSTALL",
-}  # fmt: skip
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    copy = tmp_path / "chat_server_checkout"
-    shutil.copytree(PROJECT_ROOT, copy, ignore=NOT_COPIED)
-    return copy
-
-
-def start_env(port: int, **extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if key not in STEERING}
-    env.update(
-        VIRTUAL_ENV=sys.prefix,
-        CHAT_SKIP_INSTALL="1",
-        HOST="127.0.0.1",
-        PORT=str(port),
-        LOG_LEVEL="warning",
-        # Cheap password hashing: the seed hashes four passwords on every first run.
-        PASSWORD_HASH_TIME_COST="1",
-        PASSWORD_HASH_MEMORY_KIB="8",
-        CHAT_READY_TIMEOUT="60",
-    )
-    env.update(extra)
-    return env
+    return copy_project(tmp_path)
 
 
 def fake_docker(tmp_path: Path, info_error: str) -> Path:
@@ -74,18 +41,6 @@ def fake_docker(tmp_path: Path, info_error: str) -> Path:
     )
     docker.chmod(0o755)
     return bin_dir
-
-
-def run_start(project: Path, args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["bash", str(project / "start.sh"), *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 # ------------------------------------------------------------------------------ the script
@@ -173,71 +128,6 @@ def test_docker_mode_fails_instead_of_falling_back(project: Path, tmp_path: Path
 
 
 # --------------------------------------------------------------------- local mode end to end
-
-
-class LocalRun:
-    """`./start.sh --local` in its own process group, its output in a file."""
-
-    def __init__(self, project: Path, port: int) -> None:
-        self.project = project
-        self.base_url = f"http://127.0.0.1:{port}"
-        self.log = project / f"start-{uuid.uuid4().hex[:6]}.log"
-        with self.log.open("w") as out:
-            self.process = subprocess.Popen(
-                ["./start.sh", "--local"],
-                cwd=project,
-                env=start_env(port),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-
-    def output(self) -> str:
-        return self.log.read_text()
-
-    def wait_ready(self, timeout: float = 45) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"start.sh exited with {self.process.returncode}:\n{self.output()}")
-            try:
-                if httpx.get(self.base_url + "/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        pytest.fail(f"not ready after {timeout}s:\n{self.output()}")
-
-    def wait_for_output(self, text: str, timeout: float = 10) -> str:
-        deadline = time.monotonic() + timeout
-        while text not in self.output():
-            if time.monotonic() > deadline:
-                pytest.fail(f"{text!r} never printed:\n{self.output()}")
-            time.sleep(0.1)
-        return self.output()
-
-    def stop(self) -> None:
-        """SIGTERM to the whole process group, as a service manager or `kill` would."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-
-
-def postmaster(project: Path) -> psutil.Process | None:
-    """The embedded PostgreSQL still running on the copy's data folder, if any."""
-    pid_file = project / ".data" / "pg" / "postmaster.pid"
-    if not pid_file.exists():
-        return None
-    try:
-        process = psutil.Process(int(pid_file.read_text().split()[0]))
-        return process if process.is_running() else None
-    except (psutil.NoSuchProcess, ValueError, IndexError):
-        return None
 
 
 def jwt_secret_line(project: Path) -> str:
