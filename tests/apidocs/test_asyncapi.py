@@ -85,7 +85,7 @@ def test_client_events_are_exactly_the_handled_ones(document: dict[str, Any], ap
 
 
 def test_server_events_are_those_the_design_lists(document: dict[str, Any]) -> None:
-    """DESIGN.md §4's server events, plus chat_updated (a renamed group)."""
+    """The server events of docs/protocol.md, chat_updated (a renamed group) among them."""
     assert operations(document, "send") == {
         "message",
         "messages_read",
