@@ -20,7 +20,7 @@ from tests.support.api import TestUser, group, private_chat, read, send
 from tests.support.db import rows
 from tests.support.sockets import RecordingClient
 
-TABLES = ("users", "chats", "chat_members", "groups", "messages")
+TABLES = ("users", "chats", "chat_members", "groups", "messages", "reactions")
 SECRETS = ("Alice", "Bob", "Skunkworks", "the launch code is 0000", "meet at noon")
 
 
