@@ -110,8 +110,8 @@ def _orm_sender(engine: AsyncEngine) -> Sender:
             next_seq = (
                 update(Chat)
                 .where(Chat.id == chat_id)
-                .values(last_seq=Chat.last_seq + 1)
-                .returning(Chat.last_seq)
+                .values(last_seq=Chat.last_seq + 1, last_pts=Chat.last_pts + 1)
+                .returning(Chat.last_seq, Chat.last_pts)
                 .cte("next_seq")
             )
             row = select(
@@ -120,12 +120,14 @@ def _orm_sender(engine: AsyncEngine) -> Sender:
                 literal(text, Text),
                 literal(key, Uuid),
                 next_seq.c.last_seq,
+                next_seq.c.last_pts,
                 func.clock_timestamp(),
             )
             stored = await session.execute(
                 insert(Message)
                 .from_select(
-                    ["chat_id", "sender_id", "text", "client_msg_id", "seq", "created_at"], row
+                    ["chat_id", "sender_id", "text", "client_msg_id", "seq", "pts", "created_at"],
+                    row,
                 )
                 .on_conflict_do_nothing(index_elements=["sender_id", "client_msg_id"])
                 .returning(Message)
@@ -193,6 +195,7 @@ def _raw_sender(pool: asyncpg.Pool) -> Sender:
             "user_ids": [sender_id],
             "texts": [text],
             "client_msg_ids": [key],
+            "reply_to_seqs": [None],
         }
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute(lock_sql, *(values[name] for name in lock_order))

@@ -41,8 +41,10 @@ in the [AsyncAPI document]({ASYNCAPI_URL}).
   found *or not a member* (the two look the same), 409 conflict, 422 invalid input
   (`detail` is then a list of problems), 429 rate limited (with `Retry-After`).
 * Ids are numbers, `client_msg_id` a UUID, times ISO 8601 in UTC.
-* Each chat numbers its messages 1, 2, 3 … (`seq`, no gaps); read status is a
-  per-member watermark, `last_read_seq`.
+* Each chat numbers its messages 1, 2, 3 … (`seq`, no gaps) and every change to them
+  (send, edit, delete, reaction) 1, 2, 3 … too (`pts`: catch up with
+  `GET /history/{{chat_id}}?changed_after_pts=`); read status is a per-member watermark,
+  `last_read_seq`.
 * Sending is idempotent: retry with the same `client_msg_id` (or `Idempotency-Key`)
   and you get the message stored the first time, never a second copy.
 """
@@ -65,7 +67,8 @@ TAGS = [
     },
     {
         "name": "messages",
-        "description": "Send (idempotently), mark read, and page through history; the "
+        "description": "Send (idempotently, optionally as a reply), edit, delete for "
+        "everyone, react, mark read, page through history and catch up on changes; the "
         "same actions exist as Socket.IO events, which also deliver them live.",
     },
     {"name": "health", "description": "Liveness and readiness probes for orchestrators."},

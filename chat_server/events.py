@@ -18,6 +18,14 @@ class MessageSent:
 
 
 @dataclass(frozen=True)
+class MessageUpdated:
+    """A stored message changed (edited, deleted for everyone, reacted to): its new state."""
+
+    chat_id: int
+    message: Json
+
+
+@dataclass(frozen=True)
 class MessagesRead:
     """Messages of one sender that have just become read by every other member."""
 
@@ -108,6 +116,7 @@ class PresenceIntroduced:
 
 Event = (
     MessageSent
+    | MessageUpdated
     | MessagesRead
     | ReadReceipt
     | ChatJoined

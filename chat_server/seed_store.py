@@ -54,6 +54,7 @@ async def store_dated(
         "sender_ids": [send.sender_id for send in sends],
         "texts": [send.text for send in sends],
         "client_msg_ids": [send.client_msg_id for send in sends],
+        "reply_to_seqs": [None for _ in sends],  # the seed's messages answer none
     }
 
     async def store(conn: AsyncConnection) -> tuple[list[int], int]:

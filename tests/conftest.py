@@ -28,7 +28,7 @@ from tests.support.servers import LiveServer, server_process, settings_env
 # Parents first, the order the server locks in (a chat row, then its messages): a
 # request still in flight from the previous test waits for the truncation or the
 # truncation for it, instead of the two deadlocking.
-TABLES = "users, chats, groups, chat_members, messages"
+TABLES = "users, chats, groups, chat_members, messages, reactions"
 
 
 @pytest.fixture(scope="session")

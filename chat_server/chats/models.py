@@ -36,6 +36,7 @@ class Chat(Base):
         # One private chat per unordered pair of users.
         UniqueConstraint("pair_low_id", "pair_high_id"),
         CheckConstraint("last_seq >= 0", name="last_seq_non_negative"),
+        CheckConstraint("last_pts >= 0", name="last_pts_non_negative"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -44,6 +45,9 @@ class Chat(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     # The seq of the newest message; the next message takes last_seq + 1.
     last_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    # The number of the latest change to the chat's messages (a send, an edit, a delete,
+    # a reaction change); the next change takes last_pts + 1.
+    last_pts: Mapped[int] = mapped_column(BigInteger, server_default="0")
     pair_low_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("users.id", ondelete="CASCADE")
     )

@@ -88,9 +88,12 @@ class ChatSummaryOut(BaseModel):
     last_seq: int = Field(description="The seq of the chat's latest message", examples=[121])
     last_read_seq: int = Field(description="The caller's read watermark", examples=[118])
     unread_count: int = Field(
-        description="Messages from others after the caller's watermark", examples=[3]
+        description="Messages from others after the caller's watermark, not counting deleted ones",
+        examples=[3],
     )
-    last_message: MessageOut | None = Field(description="The latest message (null: none yet)")
+    last_message: MessageOut | None = Field(
+        description="The latest message that is not deleted (null: none)"
+    )
 
 
 class PrivateChatIn(BaseModel):

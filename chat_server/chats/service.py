@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,7 @@ from chat_server.events import ChatJoined, Publisher
 from chat_server.groups.models import Group
 from chat_server.messages.models import Message
 from chat_server.messages.schemas import MessageOut
+from chat_server.messages.views import load_messages
 from chat_server.presence.introductions import introduce_chat_mates
 from chat_server.presence.store import PresenceStore
 from chat_server.users.models import User
@@ -198,7 +199,7 @@ async def list_chats(*, session: AsyncSession, user_id: int) -> list[ChatSummary
                 last_seq=chat.last_seq,
                 last_read_seq=last_read_seq,
                 unread_count=unread.get(chat.id, 0),
-                last_message=MessageOut.model_validate(last) if last else None,
+                last_message=last,
             )
         )
     summaries.sort(
@@ -208,13 +209,23 @@ async def list_chats(*, session: AsyncSession, user_id: int) -> list[ChatSummary
     return summaries
 
 
-async def _last_messages(session: AsyncSession, chat_ids: Sequence[int]) -> dict[int, Message]:
-    rows = await session.execute(
-        select(Message)
-        .join(Chat, and_(Chat.id == Message.chat_id, Chat.last_seq == Message.seq))
-        .where(Chat.id.in_(chat_ids))
+async def _last_messages(session: AsyncSession, chat_ids: Sequence[int]) -> dict[int, MessageOut]:
+    """Each chat's newest message that is not a tombstone (walking back from the newest
+    on the (chat_id, seq) index, one chat at a time)."""
+    chats = select(Chat.id).where(Chat.id.in_(chat_ids)).subquery("listed")
+    newest = (
+        select(Message.id)
+        .where(Message.chat_id == chats.c.id, Message.deleted_at.is_(None))
+        .order_by(Message.seq.desc())
+        .limit(1)
+        .lateral("newest")
     )
-    return {message.chat_id: message for message in rows.scalars().all()}
+    ids = list(
+        (
+            await session.execute(select(newest.c.id).select_from(chats.join(newest, true())))
+        ).scalars()
+    )
+    return {message.chat_id: message for message in await load_messages(session, ids)}
 
 
 async def _unread_counts(
@@ -230,6 +241,7 @@ async def _unread_counts(
             Message.chat_id.in_(chat_ids),
             Message.seq > ChatMember.last_read_seq,
             Message.sender_id != user_id,
+            Message.deleted_at.is_(None),  # a deleted message stops counting
         )
         .group_by(Message.chat_id)
     )

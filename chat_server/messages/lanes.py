@@ -1,5 +1,5 @@
-"""Each chat's sends and reads in one server process: handled in batches, published in
-order.
+"""Each chat's sends, changes and reads in one server process: handled in batches,
+published in order.
 
 The chat row lock serialises every send and every read in a chat, so one transaction
 per request would cap a busy chat at one round trip per message, and per read. Instead
@@ -7,6 +7,11 @@ each chat has a lane per kind of request: while one batch's transaction runs, th
 requests that arrive queue up, and the next transaction handles them all. A lane
 publishes each batch (new messages in seq order; read receipts, then what became read)
 before it takes the next, so the sockets of this process hear a chat's messages in order.
+
+Changes to stored messages (edit, delete, reaction) share the sends' lane: both take
+the chat's pts, and one lane publishing in commit order is what makes `message` and
+`message_updated` reach this process's sockets in pts order. A run of sends in a batch
+is stored in one transaction; each change takes a transaction of its own.
 """
 
 import asyncio
@@ -16,8 +21,12 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from chat_server.events import MessageSent, MessagesRead, Publisher, ReadReceipt
+from chat_server.events import MessageSent, MessagesRead, MessageUpdated, Publisher, ReadReceipt
+from chat_server.messages.changes import apply_change
 from chat_server.messages.outcomes import (
+    Change,
+    Changed,
+    ChangeOutcome,
     Duplicate,
     Read,
     ReadOutcome,
@@ -32,6 +41,10 @@ from chat_server.messages.store import look_up_send, store_sends
 
 MAX_BATCH = 100
 logger = logging.getLogger(__name__)
+
+# What a chat's message lane takes and answers: an Exception is raised to its requester.
+MessageRequest = Send | Change
+MessageOutcome = SendOutcome | ChangeOutcome | Exception
 
 Request = TypeVar("Request")
 Outcome = TypeVar("Outcome")
@@ -118,12 +131,20 @@ class ChatLanes:
         self._engine = engine
         self._publisher = publisher
         self._workers: set[asyncio.Task[None]] = set()
-        self._sends: dict[int, Lane[Send, SendOutcome]] = {}
+        self._messages: dict[int, Lane[MessageRequest, MessageOutcome]] = {}
         self._reads: dict[int, Lane[Read, ReadOutcome]] = {}
 
     async def send(self, chat_id: int, send: Send) -> SendOutcome:
         """Store `send` in the chat's next batch; returns once that batch is published."""
-        return await self._lane(self._sends, chat_id, self._send_batch).submit(send)
+        outcome = await self._lane(self._messages, chat_id, self._message_batch).submit(send)
+        assert not isinstance(outcome, Changed | Exception)  # a Send's outcome
+        return outcome
+
+    async def change(self, chat_id: int, change: Change) -> ChangeOutcome:
+        """Apply `change` in the chat's next batch; returns once it is published."""
+        outcome = await self._lane(self._messages, chat_id, self._message_batch).submit(change)
+        assert isinstance(outcome, Changed | Refused)  # a Change's outcome
+        return outcome
 
     async def read(self, chat_id: int, read: Read) -> ReadOutcome:
         """Move a watermark in the chat's next batch of reads; returns once published."""
@@ -160,14 +181,52 @@ class ChatLanes:
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
 
-    async def _send_batch(self, chat_id: int, sends: list[Send]) -> list[SendOutcome]:
-        outcomes = await store_sends(self._engine, chat_id=chat_id, sends=sends)
+    async def _message_batch(
+        self, chat_id: int, requests: list[MessageRequest]
+    ) -> list[MessageOutcome]:
+        """Each run of sends in one transaction, each change in one of its own, in the
+        order they came; each published before the next starts."""
+        outcomes: list[MessageOutcome] = []
+        start = 0
+        while start < len(requests):
+            request = requests[start]
+            if isinstance(request, Send):
+                end = start
+                while end < len(requests) and isinstance(requests[end], Send):
+                    end += 1
+                sends = [r for r in requests[start:end] if isinstance(r, Send)]
+                outcomes.extend(await self._send_batch(chat_id, sends))
+                start = end
+            else:
+                outcomes.append(await self._change(chat_id, request))
+                start += 1
+        return outcomes
+
+    async def _send_batch(self, chat_id: int, sends: list[Send]) -> list[MessageOutcome]:
+        try:
+            outcomes = await store_sends(self._engine, chat_id=chat_id, sends=sends)
+        except Exception as exc:
+            if len(sends) == 1:
+                return [exc]
+            # The batch failed as a whole: one at a time, an error stays with its send.
+            return [o for send in sends for o in await self._send_batch(chat_id, [send])]
         stored = [outcome.message for outcome in outcomes if isinstance(outcome, Stored)]
         for message in sorted(stored, key=lambda message: message.seq):
             await self._publish(
                 MessageSent(chat_id=chat_id, message=message.model_dump(mode="json"))
             )
-        return outcomes
+        return list(outcomes)
+
+    async def _change(self, chat_id: int, change: Change) -> MessageOutcome:
+        try:
+            outcome = await apply_change(self._engine, chat_id=chat_id, change=change)
+        except Exception as exc:
+            return exc
+        if isinstance(outcome, Changed) and outcome.changed:
+            await self._publish(
+                MessageUpdated(chat_id=chat_id, message=outcome.message.model_dump(mode="json"))
+            )
+        return outcome
 
     async def _read_batch(self, chat_id: int, reads: list[Read]) -> list[ReadOutcome]:
         batch = await apply_reads(self._engine, chat_id=chat_id, reads=reads)
@@ -183,7 +242,9 @@ class ChatLanes:
             await self._publish(newly_read)
         return outcomes
 
-    async def _publish(self, event: MessageSent | ReadReceipt | MessagesRead) -> None:
+    async def _publish(
+        self, event: MessageSent | MessageUpdated | ReadReceipt | MessagesRead
+    ) -> None:
         # Done is done: a failed publish must not fail the request (a sender would retry
         # and get a duplicate that is never published either). Whoever missed it catches
         # up with `sync`, history or the chat's watermarks.

@@ -18,6 +18,12 @@ class Send:
     sender_id: int
     text: str
     client_msg_id: uuid.UUID
+    reply_to_seq: int | None = None
+
+
+@dataclass(frozen=True)
+class NoSuchReply:
+    """The send answers a seq that is no message of the chat: nothing was stored."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +43,42 @@ class Duplicate:
     duplicate: ClassVar[bool] = True
 
 
-SendOutcome = Stored | Duplicate | Refused
+SendOutcome = Stored | Duplicate | NoSuchReply | Refused
+
+
+@dataclass(frozen=True)
+class Edit:
+    user_id: int
+    seq: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Delete:
+    user_id: int
+    seq: int
+
+
+@dataclass(frozen=True)
+class React:
+    user_id: int
+    seq: int
+    emoji: str | None  # None: remove the user's reaction
+
+
+Change = Edit | Delete | React
+
+
+@dataclass(frozen=True)
+class Changed:
+    """The message after a change; `changed` is False for a no-op (nothing stored, no
+    pts taken, nothing published)."""
+
+    message: MessageOut
+    changed: bool
+
+
+ChangeOutcome = Changed | Refused
 
 
 @dataclass(frozen=True)

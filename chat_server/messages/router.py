@@ -1,19 +1,28 @@
-"""Message routes: send over HTTP, move the read watermark, page through history."""
+"""Message routes: send over HTTP, edit, delete, react, move the read watermark, page
+through history and catch up on changes."""
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from chat_server.chats.router import ChatIdPath
 from chat_server.db import BIGINT_MAX
 from chat_server.deps import CurrentUser, RuntimeDep, SessionDep
 from chat_server.errors import ValidationFailed
 from chat_server.http_errors import error_responses
-from chat_server.messages import service
-from chat_server.messages.schemas import MessageOut, ReadIn, ReadOut, SendMessageIn
+from chat_server.messages import lifecycle, reactions, service
+from chat_server.messages.schemas import (
+    EditMessageIn,
+    MessageOut,
+    ReactionIn,
+    ReadIn,
+    ReadOut,
+    SendMessageIn,
+)
 
 router = APIRouter(tags=["messages"])
+SeqPath = Annotated[int, Path(ge=1, le=BIGINT_MAX, description="The message's seq in the chat")]
 
 
 @router.post(
@@ -45,7 +54,8 @@ async def send_message(
 ) -> MessageOut:
     """Store and broadcast a message. Give a UUID as `Idempotency-Key` or `client_msg_id`
     and retries are safe: the same id returns the original message with 200; reusing it
-    for a different chat or text is 409."""
+    for a different chat, text or `reply_to_seq` is 409. `reply_to_seq` answers a message
+    of the same chat (404 when there is none)."""
     if idempotency_key and body.client_msg_id and idempotency_key != body.client_msg_id:
         raise ValidationFailed("Idempotency-Key and client_msg_id differ")
     result = await service.send_message(
@@ -55,10 +65,91 @@ async def send_message(
         chat_id=chat_id,
         text=body.text,
         client_msg_id=idempotency_key or body.client_msg_id or uuid.uuid4(),
+        reply_to_seq=body.reply_to_seq,
     )
     if result.duplicate:
         response.status_code = status.HTTP_200_OK
     return result.message
+
+
+@router.patch(
+    "/chats/{chat_id}/messages/{seq}",
+    summary="Edit a message",
+    responses=error_responses(401, 403, 404, 422, 429),
+)
+async def edit_message(
+    chat_id: ChatIdPath, seq: SeqPath, body: EditMessageIn, user: CurrentUser, runtime: RuntimeDep
+) -> MessageOut:
+    """Replace the text of your own message (403 for anyone else's, 404 once deleted).
+    Sets `edited_at`, takes a new `pts` and sends `message_updated` to the chat; the same
+    text again changes nothing."""
+    return await lifecycle.edit_message(
+        lanes=runtime.lanes,
+        rate_limiter=runtime.rate_limiter,
+        user_id=user.id,
+        chat_id=chat_id,
+        seq=seq,
+        text=body.text,
+    )
+
+
+@router.delete(
+    "/chats/{chat_id}/messages/{seq}",
+    summary="Delete a message for everyone",
+    responses=error_responses(401, 403, 404, 422, 429),
+)
+async def delete_message(
+    chat_id: ChatIdPath, seq: SeqPath, user: CurrentUser, runtime: RuntimeDep
+) -> MessageOut:
+    """Delete your message (or, as a group's creator, any message in the group) for
+    everyone: it stays as a tombstone with its `id` and `seq`, `deleted: true` and no text,
+    reply or reactions. Answers the tombstone; deleting it again changes nothing."""
+    return await lifecycle.delete_message(
+        lanes=runtime.lanes,
+        rate_limiter=runtime.rate_limiter,
+        user_id=user.id,
+        chat_id=chat_id,
+        seq=seq,
+    )
+
+
+@router.put(
+    "/chats/{chat_id}/messages/{seq}/reaction",
+    summary="React to a message",
+    responses=error_responses(401, 404, 422, 429),
+)
+async def set_reaction(
+    chat_id: ChatIdPath, seq: SeqPath, body: ReactionIn, user: CurrentUser, runtime: RuntimeDep
+) -> MessageOut:
+    """Set your one reaction on a message, replacing the one you had. `emoji` is one of
+    👍 👎 ❤️ 🔥 😂 😮 😢 🎉 🙏 👀 (else 422); not on a deleted message (404)."""
+    return await reactions.set_reaction(
+        lanes=runtime.lanes,
+        rate_limiter=runtime.rate_limiter,
+        user_id=user.id,
+        chat_id=chat_id,
+        seq=seq,
+        emoji=body.emoji,
+    )
+
+
+@router.delete(
+    "/chats/{chat_id}/messages/{seq}/reaction",
+    summary="Remove your reaction",
+    responses=error_responses(401, 404, 422, 429),
+)
+async def remove_reaction(
+    chat_id: ChatIdPath, seq: SeqPath, user: CurrentUser, runtime: RuntimeDep
+) -> MessageOut:
+    """Remove your reaction from a message (having none changes nothing)."""
+    return await reactions.set_reaction(
+        lanes=runtime.lanes,
+        rate_limiter=runtime.rate_limiter,
+        user_id=user.id,
+        chat_id=chat_id,
+        seq=seq,
+        emoji=None,
+    )
 
 
 @router.post(
@@ -103,10 +194,34 @@ async def history(
         int | None,
         Query(ge=1, le=BIGINT_MAX, description="The page just before it (still ascending)"),
     ] = None,
+    changed_after_pts: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=BIGINT_MAX,
+            description="Catch-up: every message changed after this pts, ascending by pts",
+        ),
+    ] = None,
 ) -> list[MessageOut]:
     """Messages ascending by send time. Page with `limit`/`offset`, or by keyset with
     `after_seq` (forward) and `before_seq` (older pages). `X-Total-Count` holds the
-    number of messages in the chat."""
+    number of messages in the chat (tombstones included).
+
+    With `changed_after_pts` (alone, or with `limit`): every message whose latest change
+    (send, edit, delete, reaction) is newer than that pts, each once in its current
+    state, ascending by `pts`; ask again after the last one's `pts` for the next page."""
+    if changed_after_pts is not None:
+        if offset or after_seq is not None or before_seq is not None:
+            raise ValidationFailed("changed_after_pts takes no offset, after_seq or before_seq")
+        page = await service.list_changes(
+            session=session,
+            user_id=user.id,
+            chat_id=chat_id,
+            after_pts=changed_after_pts,
+            limit=limit,
+        )
+        response.headers["X-Total-Count"] = str(page.total)
+        return page.messages
     page = await service.list_history(
         session=session,
         user_id=user.id,

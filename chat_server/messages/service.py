@@ -1,10 +1,9 @@
-"""Messages: exactly-once send, read watermarks, history, typing."""
+"""Messages: exactly-once send, read watermarks, history and catch-up, typing.
+(Edits, deletes: lifecycle.py; reactions: reactions.py.)"""
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat_server.chats.access import access_chat
@@ -12,8 +11,16 @@ from chat_server.errors import IdempotencyConflict, NotFound, RateLimited, Valid
 from chat_server.events import Publisher, Typing
 from chat_server.messages.lanes import ChatLanes
 from chat_server.messages.models import MAX_TEXT_LENGTH, Message
-from chat_server.messages.outcomes import Duplicate, Read, Refused, Send, Stored
+from chat_server.messages.outcomes import (
+    Duplicate,
+    NoSuchReply,
+    Read,
+    Refused,
+    Send,
+    Stored,
+)
 from chat_server.messages.schemas import MessageOut
+from chat_server.messages.views import messages_out, messages_with_quotes
 from chat_server.rate_limit import RateLimiter
 from chat_server.text_rules import storable
 
@@ -29,6 +36,7 @@ async def send_message(
     chat_id: int,
     text: str,
     client_msg_id: uuid.UUID,
+    reply_to_seq: int | None = None,
 ) -> Sent:
     """Store a message exactly once per (sender, client_msg_id) and publish it once.
 
@@ -36,10 +44,12 @@ async def send_message(
     returns the earlier message as a Duplicate, and a parallel send with the same id
     makes the insert fail, undoing its seq, so duplicates never burn a number (see
     store.py). Sends into one chat are stored in batches and published in seq order
-    (see lanes.py).
+    (see lanes.py). `reply_to_seq` must name a message of the same chat (NotFound).
     """
-    _check_text(text)
-    send = Send(sender_id, text, client_msg_id)
+    check_text(text)
+    if reply_to_seq is not None and reply_to_seq < 1:
+        raise ValidationFailed("reply_to_seq must be at least 1")
+    send = Send(sender_id, text, client_msg_id, reply_to_seq)
     if rate_limiter is not None:
         try:
             await rate_limiter.check("message", str(sender_id))
@@ -48,12 +58,13 @@ async def send_message(
             earlier = await lanes.look_up(chat_id, send)
             if earlier is None:
                 raise
-            return _answer(earlier, chat_id=chat_id, text=text)
+            return _answer(earlier, send, chat_id=chat_id)
     outcome = await lanes.send(chat_id, send)
-    return _answer(outcome, chat_id=chat_id, text=text)
+    return _answer(outcome, send, chat_id=chat_id)
 
 
-def _check_text(text: str) -> None:
+def check_text(text: str) -> None:
+    """ValidationFailed unless `text` is a message text a send or an edit may store."""
     # The edges validate with pydantic already; services are also called directly.
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT_LENGTH:
         raise ValidationFailed(f"text must be 1 to {MAX_TEXT_LENGTH} characters and not blank")
@@ -63,14 +74,29 @@ def _check_text(text: str) -> None:
         raise ValidationFailed(f"text {exc}") from None
 
 
-def _answer(outcome: Stored | Duplicate | Refused, *, chat_id: int, text: str) -> Sent:
+def _answer(
+    outcome: Stored | Duplicate | NoSuchReply | Refused, send: Send, *, chat_id: int
+) -> Sent:
     if isinstance(outcome, Refused):
         raise NotFound("chat not found")
-    if isinstance(outcome, Duplicate) and (
-        outcome.message.chat_id != chat_id or outcome.message.text != text
-    ):
+    if isinstance(outcome, NoSuchReply):
+        raise NotFound("the message replied to was not found")
+    if isinstance(outcome, Duplicate) and not _same_send(outcome.message, send, chat_id):
         raise IdempotencyConflict("this client_msg_id was already used for a different message")
     return outcome
+
+
+def _same_send(message: MessageOut, send: Send, chat_id: int) -> bool:
+    """Whether `send` retries the send that stored `message`. Only what the message still
+    holds can be compared: an edit replaced its text, a delete its text and reply."""
+    if message.chat_id != chat_id:
+        return False
+    if message.deleted:
+        return True
+    replied = message.reply_to.seq if message.reply_to else None
+    return replied == send.reply_to_seq and (
+        message.edited_at is not None or message.text == send.text
+    )
 
 
 async def mark_read(*, lanes: ChatLanes, user_id: int, chat_id: int, seq: int) -> int:
@@ -112,21 +138,41 @@ async def list_history(
     if offset < 0:
         raise ValidationFailed("offset must not be negative")
     chat, _ = await access_chat(session, user_id=user_id, chat_id=chat_id)
-    stmt = select(Message).where(Message.chat_id == chat_id)
+    stmt = messages_with_quotes().where(Message.chat_id == chat_id)
     if after_seq is not None:
         stmt = stmt.where(Message.seq > after_seq)
     if before_seq is not None:
         stmt = stmt.where(Message.seq < before_seq)
     newest_first = before_seq is not None and after_seq is None
     stmt = stmt.order_by(Message.seq.desc() if newest_first else Message.seq)
-    rows: Sequence[Message] = (
-        (await session.execute(stmt.offset(offset).limit(limit))).scalars().all()
-    )
-    messages = [MessageOut.model_validate(row) for row in rows]
+    rows = list((await session.execute(stmt.offset(offset).limit(limit))).all())
     if newest_first:
-        messages.reverse()
-    # Messages are never deleted one by one and seq is gapless, so this is the count.
+        rows.reverse()
+    messages = await messages_out(session, rows)
+    # A deleted message stays as a tombstone and seq is gapless, so this is the count.
     return HistoryPage(messages=messages, total=chat.last_seq)
+
+
+async def list_changes(
+    *, session: AsyncSession, user_id: int, chat_id: int, after_pts: int, limit: int = 100
+) -> HistoryPage:
+    """Catch-up of changes: every message whose latest change is newer than `after_pts`
+    (new, edited, deleted, reacted to), each once in its current state, ascending by
+    pts. The next page starts after the last message's pts; nothing is skipped, as a
+    message that changes again meanwhile moves to a pts after it."""
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE}")
+    if after_pts < 0:
+        raise ValidationFailed("after_pts must not be negative")
+    chat, _ = await access_chat(session, user_id=user_id, chat_id=chat_id)
+    stmt = (
+        messages_with_quotes()
+        .where(Message.chat_id == chat_id, Message.pts > after_pts)
+        .order_by(Message.pts)
+        .limit(limit)
+    )
+    rows = list((await session.execute(stmt)).all())
+    return HistoryPage(messages=await messages_out(session, rows), total=chat.last_seq)
 
 
 async def notify_typing(

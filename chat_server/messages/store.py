@@ -3,8 +3,9 @@
 Sending is the hot path, so it skips the ORM unit of work (several times the CPU per
 message, see bench/send_path.py) and runs one SQLAlchemy Core statement, built from the
 models (a renamed column fails at import, not at run time): the membership check, the
-duplicate lookup, taking the next seqs and the insert, in the transaction that has just
-taken the chat row lock (chat_transaction.py).
+duplicate lookup, the check that a replied-to message exists, taking the next seqs and
+pts and the insert, in the transaction that has just taken the chat row lock
+(chat_transaction.py).
 """
 
 import uuid
@@ -23,6 +24,7 @@ from sqlalchemy import (
     exists,
     false,
     func,
+    or_,
     select,
     true,
     tuple_,
@@ -31,22 +33,32 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, array, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.orm import aliased
 
 from chat_server.chats.access import CHAT, members_among
 from chat_server.chats.models import Chat
 from chat_server.messages.chat_transaction import run_locked
 from chat_server.messages.models import Message
-from chat_server.messages.outcomes import Duplicate, Refused, Send, SendOutcome, Stored
-from chat_server.messages.schemas import MessageOut
+from chat_server.messages.outcomes import (
+    Duplicate,
+    NoSuchReply,
+    Refused,
+    Send,
+    SendOutcome,
+    Stored,
+)
+from chat_server.messages.views import QUOTE_COLUMNS, QUOTED, load_messages, message_out
 
 _SENDER_IDS = bindparam("sender_ids", type_=ARRAY(BigInteger))
 
 
 def _store_sends_statement() -> Select[Any]:
     """One row per send, in the order given: whether its sender is a member, and the
-    message with its (sender_id, client_msg_id), `is_new` when this statement stored it.
+    message with its (sender_id, client_msg_id), `is_new` when this statement stored it,
+    with the quote of the message it answers. A member's send without a message is one
+    whose reply_to_seq names no message of the chat: nothing was stored for it.
 
-    Under the chat row lock, so the seqs taken from chats.last_seq are gapless, and
+    Under the chat row lock, so the seqs and pts taken from chats are gapless, and
     clock_timestamp() makes send-time order agree with seq order (a batch shares one
     time). A send with one of these ids committed elsewhere after this snapshot makes
     the INSERT fail on the unique key, which undoes the seqs as well: no gaps.
@@ -56,11 +68,13 @@ def _store_sends_statement() -> Select[Any]:
             _SENDER_IDS,
             bindparam("texts", type_=ARRAY(Text)),
             bindparam("client_msg_ids", type_=ARRAY(Uuid)),
+            bindparam("reply_to_seqs", type_=ARRAY(BigInteger)),
         )
         .table_valued(
             column("sender_id", BigInteger),
             column("text", Text),
             column("client_msg_id", Uuid),
+            column("reply_to_seq", BigInteger),
             with_ordinality="ord",
         )
         .render_derived(name="given")
@@ -73,7 +87,8 @@ def _store_sends_statement() -> Select[Any]:
         .where(same_key.in_(select(sends.c.sender_id, sends.c.client_msg_id)))
         .cte("earlier")
     )
-    fresh = (  # the first send of each new id, from members only
+    replied = aliased(Message, name="replied")
+    fresh = (  # the first send of each new id, from members only, answering a message
         select(sends)
         .ext(distinct_on(sends.c.sender_id, sends.c.client_msg_id))
         .where(
@@ -81,6 +96,10 @@ def _store_sends_statement() -> Select[Any]:
             ~exists().where(
                 earlier.c.sender_id == sends.c.sender_id,
                 earlier.c.client_msg_id == sends.c.client_msg_id,
+            ),
+            or_(
+                sends.c.reply_to_seq.is_(None),
+                exists().where(replied.chat_id == CHAT, replied.seq == sends.c.reply_to_seq),
             ),
         )
         .order_by(sends.c.sender_id, sends.c.client_msg_id, sends.c.ord)
@@ -91,11 +110,12 @@ def _store_sends_statement() -> Select[Any]:
         func.row_number().over(order_by=fresh.c.ord).label("n"),
         func.count().over().label("total"),
     ).cte("numbered")
-    next_seq = (
+    count = select(func.count()).select_from(fresh).scalar_subquery()
+    next_seq = (  # a send is a change too: it takes a pts alongside its seq
         update(Chat)
         .where(Chat.id == CHAT, exists(select(fresh)))
-        .values(last_seq=Chat.last_seq + select(func.count()).select_from(fresh).scalar_subquery())
-        .returning(Chat.last_seq, func.clock_timestamp().label("sent_at"))
+        .values(last_seq=Chat.last_seq + count, last_pts=Chat.last_pts + count)
+        .returning(Chat.last_seq, Chat.last_pts, func.clock_timestamp().label("sent_at"))
         .cte("next_seq")
     )
     stored = (
@@ -107,6 +127,8 @@ def _store_sends_statement() -> Select[Any]:
                 Message.text,
                 Message.client_msg_id,
                 Message.seq,
+                Message.pts,
+                Message.reply_to_seq,
                 Message.created_at,
             ],
             select(
@@ -115,6 +137,8 @@ def _store_sends_statement() -> Select[Any]:
                 numbered.c.text,
                 numbered.c.client_msg_id,
                 next_seq.c.last_seq - numbered.c.total + numbered.c.n,
+                next_seq.c.last_pts - numbered.c.total + numbered.c.n,
+                numbered.c.reply_to_seq,
                 next_seq.c.sent_at,
             ).select_from(numbered.join(next_seq, true())),
         )
@@ -122,8 +146,9 @@ def _store_sends_statement() -> Select[Any]:
         .cte("stored")
     )
     found = union_all(select(true().label("is_new"), stored), select(false(), earlier)).cte("found")
+    quoted = QUOTED
     return (
-        select(is_member.label("is_member"), found)
+        select(is_member.label("is_member"), found, *QUOTE_COLUMNS)
         .select_from(
             sends.outerjoin(
                 found,
@@ -131,6 +156,9 @@ def _store_sends_statement() -> Select[Any]:
                     found.c.sender_id == sends.c.sender_id,
                     found.c.client_msg_id == sends.c.client_msg_id,
                 ),
+            ).outerjoin(
+                quoted,
+                and_(quoted.chat_id == found.c.chat_id, quoted.seq == found.c.reply_to_seq),
             )
         )
         .order_by(sends.c.ord)
@@ -151,8 +179,8 @@ _earlier = (
     )
     .subquery("earlier")
 )
-# Whether the sender is a member, and their earlier message with this id if any.
-LOOK_UP_SEND = select(_membership.c.is_member, _earlier).select_from(
+# Whether the sender is a member, and the id of their earlier message with this id if any.
+LOOK_UP_SEND = select(_membership.c.is_member, _earlier.c.id).select_from(
     _membership.outerjoin(_earlier, true())
 )
 
@@ -168,6 +196,7 @@ async def store_sends(
         "sender_ids": sender_ids,
         "texts": [send.text for send in sends],
         "client_msg_ids": [send.client_msg_id for send in sends],
+        "reply_to_seqs": [send.reply_to_seq for send in sends],
     }
 
     async def store(conn: AsyncConnection) -> Sequence[Row[Any]]:
@@ -177,7 +206,10 @@ async def store_sends(
     rows = await run_locked(engine, chat_id=chat_id, user_ids=sender_ids, work=store)
     if isinstance(rows, Refused):  # no member among the senders, or no chat
         return [rows for _ in sends]
-    return _outcomes(rows)
+    outcomes = _outcomes(rows)
+    if any(isinstance(outcome, Duplicate) for outcome in outcomes):
+        outcomes = await _current_duplicates(engine, outcomes)
+    return outcomes
 
 
 def _outcomes(rows: Sequence[Row[Any]]) -> list[SendOutcome]:
@@ -187,13 +219,30 @@ def _outcomes(rows: Sequence[Row[Any]]) -> list[SendOutcome]:
         if not row.is_member:
             outcomes.append(Refused())
             continue
-        message = MessageOut.model_validate(row)
+        if row.id is None:
+            outcomes.append(NoSuchReply())
+            continue
+        message = message_out(row)  # a new message has no reactions yet
         if row.is_new and message.id not in stored_now:
             stored_now.add(message.id)
             outcomes.append(Stored(message))
         else:  # stored before, or by an earlier send of this batch
             outcomes.append(Duplicate(message))
     return outcomes
+
+
+async def _current_duplicates(
+    engine: AsyncEngine, outcomes: list[SendOutcome]
+) -> list[SendOutcome]:
+    """Duplicates answered with the message as it is now (reactions included): rare,
+    so read after the batch's transaction, not inside it."""
+    ids = [o.message.id for o in outcomes if isinstance(o, Duplicate)]
+    async with engine.connect() as conn:
+        current = {message.id: message for message in await load_messages(conn, ids)}
+    return [
+        Duplicate(current.get(o.message.id, o.message)) if isinstance(o, Duplicate) else o
+        for o in outcomes
+    ]
 
 
 async def look_up_send(
@@ -205,6 +254,9 @@ async def look_up_send(
     async with engine.connect() as conn:
         autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
         row = (await autocommit.execute(LOOK_UP_SEND, params)).one()
-    if not row.is_member:
-        return Refused()
-    return None if row.id is None else Duplicate(MessageOut.model_validate(row))
+        if not row.is_member:
+            return Refused()
+        if row.id is None:
+            return None
+        [message] = await load_messages(autocommit, [row.id])
+    return Duplicate(message)

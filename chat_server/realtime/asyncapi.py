@@ -17,6 +17,9 @@ from chat_server.chats.schemas import ChatOut
 from chat_server.messages.schemas import (
     MessageOut,
     SocketChatIn,
+    SocketEditIn,
+    SocketMessageRefIn,
+    SocketReactIn,
     SocketReadIn,
     SocketSendIn,
     SocketSyncIn,
@@ -27,6 +30,7 @@ from chat_server.realtime.schemas import (
     ConnectErrorOut,
     ErrorAck,
     MemberChangeOut,
+    MessageAck,
     MessagesReadOut,
     OkAck,
     PresenceOut,
@@ -63,7 +67,7 @@ CLIENT_EVENTS = (
         "send_message",
         SocketSendIn,
         SendAck,
-        "Send a message. Retrying with the same client_msg_id stores it once.",
+        "Send a message (optionally a reply). Retrying with the same client_msg_id stores it once.",
     ),
     ClientEvent(
         "read",
@@ -76,12 +80,38 @@ CLIENT_EVENTS = (
         "sync",
         SocketSyncIn,
         SyncAck,
-        "Fetch the messages after a seq: the catch-up after a reconnect.",
+        "Catch up after a reconnect: the messages after a seq, or every message changed "
+        "after a pts.",
+    ),
+    ClientEvent(
+        "edit_message",
+        SocketEditIn,
+        MessageAck,
+        "Edit your message's text (sender only; the same text changes nothing).",
+    ),
+    ClientEvent(
+        "delete_message",
+        SocketMessageRefIn,
+        MessageAck,
+        "Delete a message for everyone (yours, or any in a group you created).",
+    ),
+    ClientEvent(
+        "react",
+        SocketReactIn,
+        MessageAck,
+        "Set your one reaction on a message, or remove it with emoji null.",
     ),
 )
 
 SERVER_EVENTS = (
     ServerEvent("message", MessageOut, "chat:{id}", "A new message, in seq order per chat."),
+    ServerEvent(
+        "message_updated",
+        MessageOut,
+        "chat:{id}",
+        "A message was edited, deleted for everyone (a tombstone) or reacted to: its whole "
+        "new state; with `message`, in pts order per chat.",
+    ),
     ServerEvent(
         "messages_read",
         MessagesReadOut,
@@ -129,7 +159,8 @@ never drops the connection. One socket's events are handled one at a time, in or
 
 A connected socket is in the rooms `user:{id}` and `chat:{id}` for each of its chats;
 chats you join or leave are joined and left at once, on every socket and server process.
-After a reconnect, `sync` each chat from the last seq you saw.
+After a reconnect, `sync` each chat with `after_pts`, the highest pts you have seen: you
+get every message sent, edited, deleted or reacted to meanwhile, once, as it is now.
 """
 
 

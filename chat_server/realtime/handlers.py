@@ -9,12 +9,21 @@ from socketio.exceptions import ConnectionRefusedError as SocketRefused
 from chat_server.auth.service import authenticate
 from chat_server.chats.service import chats_left_since
 from chat_server.errors import Unauthorized
+from chat_server.messages import lifecycle, reactions
 from chat_server.messages import service as messages
-from chat_server.messages.schemas import SocketChatIn, SocketReadIn, SocketSendIn, SocketSyncIn
+from chat_server.messages.schemas import (
+    SocketChatIn,
+    SocketEditIn,
+    SocketMessageRefIn,
+    SocketReactIn,
+    SocketReadIn,
+    SocketSendIn,
+    SocketSyncIn,
+)
 from chat_server.presence.service import user_connected, user_disconnected
 from chat_server.realtime.acks import Ack, ack, run_acked
 from chat_server.realtime.rooms import chat_room, user_room
-from chat_server.realtime.schemas import OkAck, ReadAck, SendAck, SyncAck
+from chat_server.realtime.schemas import MessageAck, OkAck, ReadAck, SendAck, SyncAck
 from chat_server.runtime import Runtime
 
 logger = logging.getLogger(__name__)
@@ -94,6 +103,7 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime) -> None:
                 chat_id=payload.chat_id,
                 text=payload.text,
                 client_msg_id=payload.client_msg_id,
+                reply_to_seq=payload.reply_to_seq,
             )
             return ack(SendAck(message=result.message, duplicate=result.duplicate))
 
@@ -128,16 +138,66 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime) -> None:
     async def sync(sid: str, *args: Any) -> Ack:
         async def action(payload: SocketSyncIn) -> Ack:
             async with runtime.sessions() as session:
-                page = await messages.list_history(
-                    session=session,
-                    user_id=await user_id_of(sid),
-                    chat_id=payload.chat_id,
-                    limit=payload.limit,
-                    after_seq=payload.after_seq,
-                )
+                if payload.after_pts is not None:
+                    page = await messages.list_changes(
+                        session=session,
+                        user_id=await user_id_of(sid),
+                        chat_id=payload.chat_id,
+                        after_pts=payload.after_pts,
+                        limit=payload.limit,
+                    )
+                else:
+                    page = await messages.list_history(
+                        session=session,
+                        user_id=await user_id_of(sid),
+                        chat_id=payload.chat_id,
+                        limit=payload.limit,
+                        after_seq=payload.after_seq or 0,
+                    )
             return ack(SyncAck(messages=page.messages))
 
         return await run_acked(SocketSyncIn, args, action)
+
+    async def edit_message(sid: str, *args: Any) -> Ack:
+        async def action(payload: SocketEditIn) -> Ack:
+            message = await lifecycle.edit_message(
+                lanes=runtime.lanes,
+                rate_limiter=runtime.rate_limiter,
+                user_id=await user_id_of(sid),
+                chat_id=payload.chat_id,
+                seq=payload.seq,
+                text=payload.text,
+            )
+            return ack(MessageAck(message=message))
+
+        return await run_acked(SocketEditIn, args, action)
+
+    async def delete_message(sid: str, *args: Any) -> Ack:
+        async def action(payload: SocketMessageRefIn) -> Ack:
+            message = await lifecycle.delete_message(
+                lanes=runtime.lanes,
+                rate_limiter=runtime.rate_limiter,
+                user_id=await user_id_of(sid),
+                chat_id=payload.chat_id,
+                seq=payload.seq,
+            )
+            return ack(MessageAck(message=message))
+
+        return await run_acked(SocketMessageRefIn, args, action)
+
+    async def react(sid: str, *args: Any) -> Ack:
+        async def action(payload: SocketReactIn) -> Ack:
+            message = await reactions.set_reaction(
+                lanes=runtime.lanes,
+                rate_limiter=runtime.rate_limiter,
+                user_id=await user_id_of(sid),
+                chat_id=payload.chat_id,
+                seq=payload.seq,
+                emoji=payload.emoji,
+            )
+            return ack(MessageAck(message=message))
+
+        return await run_acked(SocketReactIn, args, action)
 
     handlers = {
         "connect": connect,
@@ -146,6 +206,9 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime) -> None:
         "read": read,
         "typing": typing,
         "sync": sync,
+        "edit_message": edit_message,
+        "delete_message": delete_message,
+        "react": react,
     }
     for event, handler in handlers.items():
         sio.on(event, handler=handler)

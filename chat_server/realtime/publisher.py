@@ -16,6 +16,7 @@ from chat_server.events import (
     Event,
     MessageSent,
     MessagesRead,
+    MessageUpdated,
     PresenceChanged,
     PresenceIntroduced,
     PresenceSnapshot,
@@ -59,6 +60,8 @@ class SocketPublisher:
         match event:
             case MessageSent():
                 await emit("message", event.message, room=chat_room(event.chat_id))
+            case MessageUpdated():
+                await emit("message_updated", event.message, room=chat_room(event.chat_id))
             case MessagesRead():
                 payload = MessagesReadOut(
                     chat_id=event.chat_id, message_ids=event.message_ids, up_to_seq=event.up_to_seq

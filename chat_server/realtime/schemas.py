@@ -50,9 +50,11 @@ ErrorCode = Literal[
 
 class ErrorDetail(BaseModel):
     code: ErrorCode = Field(
-        description="What kind of failure: `not_found` also means not a member; "
-        "`validation_error` a payload of the wrong shape; `idempotency_conflict` a "
-        "client_msg_id already used for another chat or text",
+        description="What kind of failure: `not_found` also means not a member (or no "
+        "such message, or a deleted one); `forbidden` editing or deleting a message that "
+        "is not yours; `validation_error` a payload of the wrong shape; "
+        "`idempotency_conflict` a client_msg_id already used for another chat, text or "
+        "reply_to_seq",
         examples=["not_found"],
     )
     message: str = Field(description="What went wrong, for people", examples=["chat not found"])
@@ -88,8 +90,16 @@ class ReadAck(OkAck):
 
 class SyncAck(OkAck):
     messages: list[MessageOut] = Field(
-        description="The messages after `after_seq`, ascending by seq, at most `limit`"
+        description="The messages after `after_seq`, ascending by seq; or, with "
+        "`after_pts`, every message changed after it, each once in its current state, "
+        "ascending by pts; at most `limit`"
     )
+
+
+class MessageAck(OkAck):
+    """The message after the change (or as it was, when the change changed nothing)."""
+
+    message: MessageOut = Field(description="The message in its current state")
 
 
 # ---- events from the server ----

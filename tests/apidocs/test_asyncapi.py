@@ -88,6 +88,7 @@ def test_server_events_are_those_the_design_lists(document: dict[str, Any]) -> N
     """The server events of docs/protocol.md, chat_updated (a renamed group) among them."""
     assert operations(document, "send") == {
         "message",
+        "message_updated",
         "messages_read",
         "read_receipt",
         "typing",

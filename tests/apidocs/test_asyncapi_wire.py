@@ -132,6 +132,18 @@ async def test_every_event_and_ack_on_the_wire_matches_the_document(
     await call(b, "typing", {"chat_id": chat_id})  # typing
     await call(b, "read", {"chat_id": chat_id, "seq": sent["message"]["seq"]})  # receipts
     await call(a, "sync", {"chat_id": chat_id, "after_seq": 0, "limit": 10})
+    reply = {
+        "chat_id": chat_id,
+        "text": "re",
+        "client_msg_id": str(uuid.uuid4()),
+        "reply_to_seq": 1,
+    }
+    assert (await call(b, "send_message", reply))["ok"]  # a reply's quote
+    await call(b, "react", {"chat_id": chat_id, "seq": 1, "emoji": "👍"})  # message_updated
+    await call(b, "edit_message", {"chat_id": chat_id, "seq": 2, "text": "re!"})
+    assert not (await call(a, "edit_message", {"chat_id": chat_id, "seq": 2, "text": "x"}))["ok"]
+    await call(b, "delete_message", {"chat_id": chat_id, "seq": 2})
+    await call(a, "sync", {"chat_id": chat_id, "after_pts": 0})
     assert not (await call(a, "send_message", {"chat_id": chat_id}))["ok"]  # validation_error
     assert not (await call(a, "read", {"chat_id": 10**9, "seq": 1}))["ok"]  # not_found
 
@@ -170,12 +182,21 @@ async def test_every_event_and_ack_on_the_wire_matches_the_document(
     for name, payload in received:
         assert doc.problems(documented[name], payload) == [], (name, payload)
 
-    assert {event for event, _ in acks} == {"send_message", "typing", "read", "sync"}
+    assert {event for event, _ in acks} == {
+        "send_message",
+        "typing",
+        "read",
+        "sync",
+        "react",
+        "edit_message",
+        "delete_message",
+    }
     for event, answer in acks:
         replies = doc.replies(event)
         schema = replies[f"{event}_ack"] if answer["ok"] else replies["error_ack"]
         assert doc.problems(schema, answer) == [], (event, answer)
     assert [answer["error"]["code"] for _, answer in acks if not answer["ok"]] == [
+        "forbidden",
         "validation_error",
         "not_found",
     ]

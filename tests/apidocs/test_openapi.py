@@ -25,6 +25,10 @@ DESIGN_ROUTES = {
     ("get", "/history/{}"),
     ("post", "/chats/{}/messages"),
     ("post", "/chats/{}/read"),
+    ("patch", "/chats/{}/messages/{}"),
+    ("delete", "/chats/{}/messages/{}"),
+    ("put", "/chats/{}/messages/{}/reaction"),
+    ("delete", "/chats/{}/messages/{}/reaction"),
     ("get", "/health"),
     ("get", "/ready"),
 }

@@ -16,11 +16,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from tests.support.api import TestUser, group, private_chat, read, send
+from tests.support.api import TestUser, group, private_chat, react, read, send
 from tests.support.db import rows
 from tests.support.sockets import RecordingClient
 
-TABLES = ("users", "chats", "chat_members", "groups", "messages")
+TABLES = ("users", "chats", "chat_members", "groups", "messages", "reactions")
 SECRETS = ("Alice", "Bob", "Skunkworks", "the launch code is 0000", "meet at noon")
 
 
@@ -46,7 +46,8 @@ def rest(
 
 
 def socket(event: str, payload: dict[str, Any]) -> Attempt:
-    return Attempt(f"socket {event}", event=event, payload=payload)
+    detail = ",".join(key for key in payload if key != "chat_id")
+    return Attempt(f"socket {event} {detail}", event=event, payload=payload)
 
 
 GROUP_ONLY = {"chats": ("group",)}
@@ -55,6 +56,12 @@ ATTEMPTS = [
     rest("chat details", "GET", "/chats/{chat_id}"),
     rest("send", "POST", "/chats/{chat_id}/messages", {"text": "let me in"}),
     rest("read", "POST", "/chats/{chat_id}/read", {"seq": 1}),
+    rest("changes", "GET", "/history/{chat_id}?changed_after_pts=0"),
+    rest("reply", "POST", "/chats/{chat_id}/messages", {"text": "re", "reply_to_seq": 1}),
+    rest("edit", "PATCH", "/chats/{chat_id}/messages/{seq}", {"text": "mine now"}),
+    rest("delete message", "DELETE", "/chats/{chat_id}/messages/{seq}"),
+    rest("react", "PUT", "/chats/{chat_id}/messages/{seq}/reaction", {"emoji": "👍"}),
+    rest("unreact", "DELETE", "/chats/{chat_id}/messages/{seq}/reaction"),
     rest("group details", "GET", "/groups/{group_id}", **GROUP_ONLY),
     rest("rename group", "PATCH", "/groups/{group_id}", {"name": "Mine now"}, **GROUP_ONLY),
     rest("delete group", "DELETE", "/groups/{group_id}", **GROUP_ONLY),
@@ -73,6 +80,11 @@ ATTEMPTS = [
     socket("read", {"chat_id": "{chat_id}", "seq": 1}),
     socket("typing", {"chat_id": "{chat_id}"}),
     socket("sync", {"chat_id": "{chat_id}", "after_seq": 0}),
+    socket("sync", {"chat_id": "{chat_id}", "after_pts": 0}),
+    socket("edit_message", {"chat_id": "{chat_id}", "seq": 1, "text": "mine now"}),
+    socket("delete_message", {"chat_id": "{chat_id}", "seq": 1}),
+    socket("react", {"chat_id": "{chat_id}", "seq": 1, "emoji": "👍"}),
+    socket("react", {"chat_id": "{chat_id}", "seq": 2, "emoji": None}),
 ]
 CASES = [
     pytest.param(attempt, chat, id=f"{attempt.name} ({chat} chat)")
@@ -112,6 +124,7 @@ async def scene(http, users, connect) -> Scene:
         await send(http, alice, chat_id, "the launch code is 0000")
         await send(http, bob, chat_id, "meet at noon")
         await read(http, bob, chat_id, 1)
+        await react(http, alice, chat_id, 2, "👍")
     member_sockets = [await connect(alice), await connect(bob)]
     outsider_socket = await connect(mallory)
     await asyncio.sleep(0.3)  # presence news of these connections has arrived
@@ -121,6 +134,7 @@ async def scene(http, users, connect) -> Scene:
         "group_id": team["id"],
         "member_id": bob.id,
         "outsider_id": mallory.id,
+        "seq": 1,
         "chats": {"group": team["chat_id"], "private": private},
     }
     return Scene(names, mallory, outsider_socket, member_sockets)

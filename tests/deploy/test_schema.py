@@ -47,8 +47,8 @@ async def test_the_database_itself_rejects_what_the_invariants_forbid(database_u
         await _execute(database_url, private, 2, 1)
 
     message = (
-        "INSERT INTO messages (chat_id, sender_id, text, client_msg_id, seq)"
-        " VALUES (1, 1, $1, $2::uuid, $3)"
+        "INSERT INTO messages (chat_id, sender_id, text, client_msg_id, seq, pts)"
+        " VALUES (1, 1, $1, $2::uuid, $3, $3)"
     )
     key = "00000000-0000-0000-0000-000000000001"
     await _execute(database_url, message, "hi", key, 1)

@@ -69,13 +69,20 @@ async def test_message_has_the_documented_shape(client: httpx.AsyncClient) -> No
         "chat_id",
         "sender_id",
         "seq",
+        "pts",
         "text",
         "created_at",
+        "edited_at",
+        "deleted",
+        "reply_to",
+        "reactions",
         "is_read",
         "client_msg_id",
     }
     assert isinstance(message["id"], int)
     assert (message["chat_id"], message["sender_id"], message["seq"]) == (chat_id, alice.id, 1)
+    assert (message["pts"], message["edited_at"], message["deleted"]) == (1, None, False)
+    assert (message["reply_to"], message["reactions"]) == (None, [])
     assert message["text"] == "hello"
     assert message["is_read"] is False
     assert message["client_msg_id"] == client_msg_id

@@ -97,8 +97,8 @@ async def test_a_batch_that_loses_a_race_runs_again_and_the_loser_gets_the_winne
     rival_tx = rival.transaction()
     await rival_tx.start()
     await rival.execute(
-        "INSERT INTO messages (chat_id, sender_id, text, client_msg_id, seq) "
-        "VALUES ($1, $2, 'contested', $3, 1000)",
+        "INSERT INTO messages (chat_id, sender_id, text, client_msg_id, seq, pts) "
+        "VALUES ($1, $2, 'contested', $3, 1000, 1000)",
         chat_id,
         alice.id,
         contested,

@@ -71,10 +71,13 @@ async def send(
     chat_id: int,
     text: str,
     client_msg_id: str | None = None,
+    reply_to_seq: int | None = None,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {"text": text}
     if client_msg_id:
         body["client_msg_id"] = client_msg_id
+    if reply_to_seq is not None:
+        body["reply_to_seq"] = reply_to_seq
     response = await client.post(f"/chats/{chat_id}/messages", json=body, headers=user.headers)
     assert response.status_code in (200, 201), response.text
     message: dict[str, Any] = response.json()
@@ -86,3 +89,36 @@ async def read(client: httpx.AsyncClient, user: TestUser, chat_id: int, seq: int
     assert response.status_code == 200, response.text
     last: int = response.json()["last_read_seq"]
     return last
+
+
+async def edit(
+    client: httpx.AsyncClient, user: TestUser, chat_id: int, seq: int, text: str
+) -> dict[str, Any]:
+    response = await client.patch(
+        f"/chats/{chat_id}/messages/{seq}", json={"text": text}, headers=user.headers
+    )
+    assert response.status_code == 200, response.text
+    message: dict[str, Any] = response.json()
+    return message
+
+
+async def delete_message(
+    client: httpx.AsyncClient, user: TestUser, chat_id: int, seq: int
+) -> dict[str, Any]:
+    response = await client.delete(f"/chats/{chat_id}/messages/{seq}", headers=user.headers)
+    assert response.status_code == 200, response.text
+    message: dict[str, Any] = response.json()
+    return message
+
+
+async def react(
+    client: httpx.AsyncClient, user: TestUser, chat_id: int, seq: int, emoji: str | None
+) -> dict[str, Any]:
+    path = f"/chats/{chat_id}/messages/{seq}/reaction"
+    if emoji is None:
+        response = await client.delete(path, headers=user.headers)
+    else:
+        response = await client.put(path, json={"emoji": emoji}, headers=user.headers)
+    assert response.status_code == 200, response.text
+    message: dict[str, Any] = response.json()
+    return message

@@ -9,6 +9,7 @@ import socketio
 
 EVENTS = (
     "message",
+    "message_updated",
     "messages_read",
     "read_receipt",
     "typing",
@@ -27,12 +28,15 @@ class RecordingClient:
     def __init__(self) -> None:
         self.sio = socketio.AsyncClient(reconnection=False)
         self.received: dict[str, list[Any]] = defaultdict(list)
+        # Every event in the order it arrived, as (event, data).
+        self.log: list[tuple[str, Any]] = []
         for event in (*EVENTS, "connect_error"):
             self.sio.on(event, handler=self._recorder(event))
 
     def _recorder(self, event: str) -> Callable[[Any], None]:
         def record(data: Any = None) -> None:
             self.received[event].append(data)
+            self.log.append((event, data))
 
         return record
 

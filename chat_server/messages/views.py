@@ -1,0 +1,122 @@
+"""Messages as clients see them (MessageOut): the row, the quote of the message it
+answers, and its reactions, read for a whole page at once (one join for the quotes, one
+grouped query for the reactions), never a query per message."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Row,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, array_agg
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import aliased
+
+from chat_server.messages.models import Message, Reaction
+from chat_server.messages.schemas import (
+    REACTION_USERS_SHOWN,
+    REPLY_QUOTE_LENGTH,
+    MessageOut,
+    ReactionOut,
+    ReplyToOut,
+)
+
+Executor = AsyncConnection | AsyncSession
+
+QUOTED = aliased(Message, name="quoted")
+# The quote's columns, for any statement that joins the quoted message as `quoted`.
+QUOTE_COLUMNS = (
+    QUOTED.sender_id.label("reply_sender_id"),
+    func.left(QUOTED.text, REPLY_QUOTE_LENGTH).label("reply_text"),
+)
+
+
+def messages_with_quotes() -> Select[Any]:
+    """Every column of messages plus the quote of the message each answers; add
+    where/order/limit."""
+    return select(*Message.__table__.c, *QUOTE_COLUMNS).outerjoin(
+        QUOTED,
+        and_(QUOTED.chat_id == Message.chat_id, QUOTED.seq == Message.reply_to_seq),
+    )
+
+
+_user_ids = array_agg(  # type: ignore[no-untyped-call]
+    aggregate_order_by(Reaction.user_id, Reaction.created_at, Reaction.user_id)
+)
+_first = func.min(Reaction.created_at)
+REACTIONS_OF = (
+    select(
+        Reaction.message_id,
+        Reaction.emoji,
+        func.count().label("count"),
+        _user_ids[1:REACTION_USERS_SHOWN].label("user_ids"),
+    )
+    .where(Reaction.message_id == any_(bindparam("message_ids", type_=ARRAY(BigInteger))))
+    .group_by(Reaction.message_id, Reaction.emoji)
+    # Most chosen first; among equals, the one chosen first.
+    .order_by(Reaction.message_id, func.count().desc(), _first, Reaction.emoji)
+)
+
+
+async def reactions_of(
+    executor: Executor, message_ids: Iterable[int]
+) -> dict[int, list[ReactionOut]]:
+    """The reactions of these messages, each message's most chosen first."""
+    ids = list(message_ids)
+    found: dict[int, list[ReactionOut]] = defaultdict(list)
+    if not ids:
+        return found
+    for row in (await executor.execute(REACTIONS_OF, {"message_ids": ids})).all():
+        found[row.message_id].append(
+            ReactionOut(emoji=row.emoji, count=row.count, user_ids=list(row.user_ids))
+        )
+    return found
+
+
+def message_out(row: Row[Any], reactions: list[ReactionOut] | None = None) -> MessageOut:
+    """A row of messages_with_quotes() (or any row with the same columns) as the client
+    sees it."""
+    reply_to = None
+    if row.reply_to_seq is not None and row.reply_sender_id is not None:
+        reply_to = ReplyToOut(
+            seq=row.reply_to_seq, sender_id=row.reply_sender_id, text=row.reply_text
+        )
+    return MessageOut(
+        id=row.id,
+        chat_id=row.chat_id,
+        sender_id=row.sender_id,
+        seq=row.seq,
+        pts=row.pts,
+        text=row.text,
+        created_at=row.created_at,
+        edited_at=row.edited_at,
+        deleted=row.deleted_at is not None,
+        reply_to=reply_to,
+        reactions=reactions or [],
+        is_read=row.is_read,
+        client_msg_id=row.client_msg_id,
+    )
+
+
+async def messages_out(executor: Executor, rows: Sequence[Row[Any]]) -> list[MessageOut]:
+    """Rows of messages_with_quotes() with their reactions, in the order given."""
+    reactions = await reactions_of(executor, (row.id for row in rows))
+    return [message_out(row, reactions.get(row.id)) for row in rows]
+
+
+async def load_messages(executor: Executor, message_ids: Sequence[int]) -> list[MessageOut]:
+    """These messages in their current state, in the order given (missing ids left out)."""
+    if not message_ids:
+        return []
+    rows = (await executor.execute(messages_with_quotes().where(Message.id.in_(message_ids)))).all()
+    by_id = {row.id: row for row in rows}
+    ordered = [by_id[message_id] for message_id in message_ids if message_id in by_id]
+    return await messages_out(executor, ordered)
