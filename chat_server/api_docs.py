@@ -68,6 +68,11 @@ TAGS = [
         "description": "Send (idempotently), mark read, and page through history; the "
         "same actions exist as Socket.IO events, which also deliver them live.",
     },
+    {
+        "name": "search",
+        "description": "Find messages in your chats by words and word beginnings, in any "
+        "language, newest first.",
+    },
     {"name": "health", "description": "Liveness and readiness probes for orchestrators."},
 ]
 
