@@ -38,8 +38,9 @@ RESULTS_FILE = ROOT / "bench" / "results" / "search.md"
 FLOOR_P99_MS = 50.0
 MEMBER_OF = 50
 
-# Word lists, most frequent first: the fill draws from them with a skew, so the first
-# words are in a good share of all messages and the last ones in very few.
+# Word lists, most frequent first. Words are drawn as natural language has them (Zipf:
+# the n-th word about 1/n as often as the first), plus a long tail of rarer words (names,
+# places, jargon) each in a few dozen messages of the million.
 ENGLISH_WORDS = (
     "the to you and it is for on that in this we can be have are with at just do not "
     "what so will get if now ok know all there me no go up time one today out about "
@@ -60,13 +61,29 @@ RUSSIAN_WORDS = (
 )
 ENGLISH = ENGLISH_WORDS.split()
 RUSSIAN = RUSSIAN_WORDS.split()
-VOCABULARY = [w for pair in zip(ENGLISH, RUSSIAN, strict=False) for w in pair] + ENGLISH[
+COMMON = [w for pair in zip(ENGLISH, RUSSIAN, strict=False) for w in pair] + ENGLISH[
     len(RUSSIAN) :
 ]
+RARE_SHARE = 0.12  # of all words drawn
+RARE_WORDS = 20_000
+LATIN = ["ka", "ven", "tor", "mi", "lo", "dra", "sel", "quin", "bar", "o", "rin", "tas", "ul"]
+CYRILLIC = ["ка", "вен", "тор", "ми", "ло", "дра", "сел", "бар", "о", "рин", "тас", "ул", "жи"]
 
+
+def rare_words(count: int) -> list[str]:
+    """Made-up names and terms, half Latin and half Cyrillic, all different."""
+    rng = random.Random(42)
+    words: set[str] = set()
+    while len(words) < count:
+        syllables = LATIN if len(words) % 2 else CYRILLIC
+        words.add("".join(rng.choice(syllables) for _ in range(rng.randint(3, 4))))
+    return sorted(words, key=lambda w: rng.random())
+
+
+RARE = rare_words(RARE_WORDS)
 QUERIES: dict[str, list[str]] = {
     "common word": ["the", "и", "you", "что", "привет"],
-    "rare word": ["kubernetes", "квартальный", "onboarding", "адаптация", "throughput"],
+    "rare word": RARE[:5],
     "prefix": ["deplo", "прив", "migr", "отч", "sched"],
     "two words": ["deploy friday", "привет завтра", "report review", "кофе обед", "you today"],
 }
@@ -130,8 +147,13 @@ async def fill(db: Database, messages: int, chats: int, batch: int) -> tuple[int
                                       created_at)
                 SELECT c.id,
                        ($3::bigint[])[1 + (n * 7 + c.id) % 10],
-                       (SELECT string_agg(($4::text[])[1 + floor(power(random(), 2.5)
-                                          * cardinality($4::text[]))::int], ' ')
+                       (SELECT string_agg(CASE
+                            WHEN random() < $7 THEN ($8::text[])[1 + floor(random()
+                                * cardinality($8::text[]))::int]
+                            -- Zipf: log-uniform ranks, the first word the most frequent
+                            ELSE ($4::text[])[floor(exp(random()
+                                * ln(cardinality($4::text[]) + 1)))::int]
+                            END, ' ')
                         FROM generate_series(1, 3 + (n + c.id) % 13)),
                        gen_random_uuid(), n, n,
                        now() - make_interval(mins => $5 - n)
@@ -142,9 +164,11 @@ async def fill(db: Database, messages: int, chats: int, batch: int) -> tuple[int
                 first,
                 last,
                 sender_ids[:10],
-                VOCABULARY,
+                COMMON,
                 per_chat,
                 chat_ids,
+                RARE_SHARE,
+                RARE,
             )
             print(f"  filled {last * chats:>9,} messages ({time.monotonic() - started:.0f} s)")
         await conn.execute(

@@ -58,8 +58,8 @@ async def _member_chat_ids(session: AsyncSession, user_id: int) -> list[int]:
 def search_statement(
     user_id: int, chat_ids: list[int], words: list[str], limit: int, before_id: int | None
 ) -> Select[Any]:
-    # The chat list (not a join with chat_members) lets the planner hand chats and words
-    # to the (chat_id, words) index together.
+    # The chats as a list (not a join with chat_members) make a cheap filter the planner
+    # applies before matching words, whichever plan it picks.
     peer = aliased(User)
     peer_id = case((Chat.pair_low_id == user_id, Chat.pair_high_id), else_=Chat.pair_low_id)
     chat_name = case((Chat.type == GROUP, Chat.name), else_=peer.name)

@@ -1,4 +1,4 @@
-"""message search: a GIN index over (chat, words) of every message that is not deleted
+"""message search: a GIN index over the words of every message
 
 Revision ID: 0003
 Revises: 0002
@@ -16,16 +16,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # btree_gin lets a GIN index hold chat_id next to the words. It is a trusted
-    # extension (PostgreSQL 13+): the database owner may create it without superuser.
-    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
+    # A tombstone's text is NULL: it has no words in the index.
     op.execute(
         "CREATE INDEX ix_messages_search ON messages"
-        " USING gin (chat_id, to_tsvector('simple'::regconfig, text))"
-        " WHERE deleted_at IS NULL"
+        " USING gin (to_tsvector('simple'::regconfig, text))"
     )
 
 
 def downgrade() -> None:
     op.execute("DROP INDEX ix_messages_search")
-    # The extension stays: other objects of the database may have come to use it.
