@@ -61,9 +61,7 @@ RUSSIAN_WORDS = (
 )
 ENGLISH = ENGLISH_WORDS.split()
 RUSSIAN = RUSSIAN_WORDS.split()
-COMMON = [w for pair in zip(ENGLISH, RUSSIAN, strict=False) for w in pair] + ENGLISH[
-    len(RUSSIAN) :
-]
+COMMON = [w for pair in zip(ENGLISH, RUSSIAN, strict=False) for w in pair] + ENGLISH[len(RUSSIAN) :]
 RARE_SHARE = 0.12  # of all words drawn
 RARE_WORDS = 20_000
 LATIN = ["ka", "ven", "tor", "mi", "lo", "dra", "sel", "quin", "bar", "o", "rin", "tas", "ul"]

@@ -4,11 +4,9 @@ from chat_server.chats.models import Chat, ChatMember
 from chat_server.db import Base
 from chat_server.groups.models import Group
 from chat_server.messages.models import Message, Reaction
-from chat_server.search.index import MESSAGE_SEARCH_INDEX
 from chat_server.users.models import User
 
 __all__ = [
-    "MESSAGE_SEARCH_INDEX",
     "Base",
     "Chat",
     "ChatMember",

@@ -3,6 +3,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import AfterValidator
 
 from chat_server.db import BIGINT_MAX
 from chat_server.deps import CurrentUser, SessionDep
@@ -14,6 +15,7 @@ from chat_server.search.schemas import (
     MAX_RESULTS,
     SearchHitOut,
 )
+from chat_server.text_rules import storable
 
 router = APIRouter(tags=["search"])
 
@@ -28,6 +30,7 @@ async def search_messages(
     session: SessionDep,
     q: Annotated[
         str,
+        AfterValidator(storable),
         Query(
             min_length=1,
             max_length=MAX_QUERY_LENGTH,

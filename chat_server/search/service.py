@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 from chat_server.chats.access import access_chat
 from chat_server.chats.models import GROUP, Chat, ChatMember
 from chat_server.messages.models import Message
-from chat_server.messages.schemas import MessageOut
+from chat_server.messages.views import messages_out, messages_with_quotes
 from chat_server.search.index import searchable_words
 from chat_server.search.query import prefix_query, query_words
 from chat_server.search.schemas import SearchHitOut
@@ -40,13 +40,14 @@ async def search_messages(
         return []  # only punctuation or emoji: nothing a word could match
     statement = search_statement(user_id, chat_ids, words, limit, before_id)
     rows = (await session.execute(statement)).all()
+    messages = await messages_out(session, rows)
     return [
         SearchHitOut(
-            **MessageOut.model_validate(message).model_dump(),
-            chat_name=chat_name or "",
+            **message.model_dump(),
+            chat_name=row.chat_name or "",
             snippet=snippet(message.text or "", words),
         )
-        for message, chat_name in rows
+        for message, row in zip(messages, rows, strict=True)
     ]
 
 
@@ -62,7 +63,7 @@ def search_statement(
     # applies before matching words, whichever plan it picks.
     peer = aliased(User)
     peer_id = case((Chat.pair_low_id == user_id, Chat.pair_high_id), else_=Chat.pair_low_id)
-    chat_name = case((Chat.type == GROUP, Chat.name), else_=peer.name)
+    chat_name = case((Chat.type == GROUP, Chat.name), else_=peer.name).label("chat_name")
     conditions = [
         Message.chat_id == any_(cast(chat_ids, ARRAY(BigInteger))),
         searchable_words(Message.text).op("@@")(cast(prefix_query(words), TSQUERY)),
@@ -71,7 +72,8 @@ def search_statement(
     if before_id is not None:
         conditions.append(Message.id < before_id)
     return (
-        select(Message, chat_name)
+        messages_with_quotes()
+        .add_columns(chat_name)
         .join(Chat, Chat.id == Message.chat_id)
         .outerjoin(peer, and_(Chat.type != GROUP, peer.id == peer_id))
         .where(*conditions)
