@@ -71,6 +71,11 @@ TAGS = [
         "everyone, react, mark read, page through history and catch up on changes; the "
         "same actions exist as Socket.IO events, which also deliver them live.",
     },
+    {
+        "name": "search",
+        "description": "Find messages in your chats by words and word beginnings, in any "
+        "language, newest first.",
+    },
     {"name": "health", "description": "Liveness and readiness probes for orchestrators."},
 ]
 

@@ -24,6 +24,7 @@ from chat_server.realtime.handlers import register_handlers
 from chat_server.realtime.publisher import SocketPublisher
 from chat_server.realtime.server import create_socket_server
 from chat_server.runtime import build_runtime
+from chat_server.search.router import router as search_router
 from chat_server.security import jwt_secret
 from chat_server.users.router import router as users_router
 
@@ -83,6 +84,7 @@ def create_app(
         chats_router,
         groups_router,
         messages_router,
+        search_router,
     ):
         app.include_router(router)
     install_api_docs(app)

@@ -6,4 +6,12 @@ from chat_server.groups.models import Group
 from chat_server.messages.models import Message, Reaction
 from chat_server.users.models import User
 
-__all__ = ["Base", "Chat", "ChatMember", "Group", "Message", "Reaction", "User"]
+__all__ = [
+    "Base",
+    "Chat",
+    "ChatMember",
+    "Group",
+    "Message",
+    "Reaction",
+    "User",
+]

@@ -82,6 +82,9 @@ export const api = {
   addMember: (groupId, userId) =>
     request("POST", `/groups/${groupId}/members`, { body: { user_id: userId } }),
   removeMember: (groupId, userId) => request("DELETE", `/groups/${groupId}/members/${userId}`),
+  /** Messages of my chats with every word of `q`, newest first; `beforeId` pages on. */
+  searchMessages: (q, { limit = 20, beforeId } = {}) =>
+    request("GET", "/search/messages", { query: { q, limit, before_id: beforeId } }),
   /** One page of history, ascending; `beforeSeq` pages backwards (keyset). */
   history: (chatId, { limit = 50, beforeSeq, afterSeq } = {}) =>
     request("GET", `/history/${chatId}`, {

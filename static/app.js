@@ -8,10 +8,19 @@ import { AckError, connect, disconnect, request } from "./socket.js";
 import { store } from "./store.js";
 import { initAuth, showAuth } from "./ui/auth.js";
 import { initChatList } from "./ui/chatlist.js";
-import { closeChat, initChatView, loadMembers, markVisibleRead, showChat, showChatNotFound } from "./ui/chatview.js";
+import {
+  closeChat,
+  initChatView,
+  loadMembers,
+  markVisibleRead,
+  revealMessage,
+  showChat,
+  showChatNotFound,
+} from "./ui/chatview.js";
 import { resetComposer } from "./ui/composer.js";
 import { $ } from "./ui/dom.js";
 import { closeDialog, groupDialog, newChatDialog, newGroupDialog } from "./ui/dialogs.js";
+import { clearSearch, initSearch } from "./ui/search.js";
 
 const SYNC_LIMIT = 100;
 const NOT_A_MEMBER = "You are no longer a member of that chat.";
@@ -45,6 +54,7 @@ function endSession(message) {
     clearRoute();
   }
   closeDialog();
+  clearSearch();
   setToken(null);
   store.reset();
   showAuth(message);
@@ -205,6 +215,16 @@ function openChat(chatId) {
   if (store.chats.has(chatId)) goToChat(chatId);
 }
 
+// A search hit waiting for its chat to open: then it is scrolled to and highlighted.
+let reveal = null;
+
+/** Open a search hit: its chat (a new URL, as from the list), then the message in it. */
+function openSearchHit(chatId, seq) {
+  if (!store.chats.has(chatId)) return;
+  reveal = { chatId, seq };
+  goToChat(chatId);
+}
+
 /** The URL changed (or the page loaded with one): show what it names. */
 function onRoute(chatId) {
   if (!store.me) return; // the login form keeps the URL for after logging in
@@ -216,7 +236,11 @@ function onRoute(chatId) {
     showChatNotFound();
     return;
   }
-  showChat(chatId).catch((error) => console.warn("could not open chat:", error.message));
+  const target = reveal?.chatId === chatId ? reveal.seq : null;
+  reveal = null;
+  showChat(chatId)
+    .then(() => (target ? revealMessage(chatId, target) : undefined))
+    .catch((error) => console.warn("could not open chat:", error.message));
 }
 
 function wire() {
@@ -224,6 +248,7 @@ function wire() {
   initAuth({ onLoggedIn: startSession });
   initRouter(onRoute);
   initChatList({ onOpen: openChat });
+  initSearch({ onOpenHit: openSearchHit });
   initChatView({
     onBack: goBack,
     onInfo: (chatId) =>

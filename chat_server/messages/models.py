@@ -48,6 +48,15 @@ class Message(Base):
         ForeignKeyConstraint(
             ["chat_id", "reply_to_seq"], ["messages.chat_id", "messages.seq"], ondelete="CASCADE"
         ),
+        # Search (see search/index.py): the words of every message. A tombstone has no
+        # text, so no words. Not partial, so ANALYZE keeps statistics of the words and the
+        # planner can tell a rare word (use this index) from a common one (walk the
+        # newest messages and stop after enough hits).
+        Index(
+            "ix_messages_search",
+            text("to_tsvector('simple'::regconfig, text)"),
+            postgresql_using="gin",
+        ),
         # Read-status updates only look at a chat's unread messages.
         Index(
             "ix_messages_chat_id_seq_unread",

@@ -168,6 +168,33 @@ async function openHistory(chatId) {
   markVisibleRead();
 }
 
+const REVEAL_WAIT_MS = 10_000;
+const HIGHLIGHT_MS = 2_000;
+
+/** Scroll the open chat to message `seq` (loading older pages down to it) and highlight
+ * it for a moment: where a search hit leads. */
+export async function revealMessage(chatId, seq) {
+  // Opening the chat may still be loading and placing its first page.
+  const waitUntil = Date.now() + REVEAL_WAIT_MS;
+  while (!(view.chatId === chatId && view.ready) && Date.now() < waitUntil) {
+    if (view.chatId !== chatId) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const log = store.log(chatId);
+  while (view.chatId === chatId && log.loaded && log.oldestSeq > seq) {
+    const oldest = log.oldestSeq;
+    await loadOlder(MAX_PAGE);
+    if (log.oldestSeq >= oldest) break; // nothing older came back
+  }
+  if (view.chatId !== chatId) return;
+  const node = container().querySelector(`.msg[data-seq="${seq}"]`);
+  if (!node) return;
+  node.scrollIntoView({ block: "center" });
+  node.classList.add("highlight");
+  setTimeout(() => node.classList.remove("highlight"), HIGHLIGHT_MS);
+  markVisibleRead();
+}
+
 /** Short chats leave no room to scroll, so load older pages until the view is full. */
 async function fillViewport(chatId) {
   const messages = container();

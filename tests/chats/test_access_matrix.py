@@ -74,6 +74,7 @@ ATTEMPTS = [
     ),
     rest("remove a member", "DELETE", "/groups/{group_id}/members/{member_id}", **GROUP_ONLY),
     rest("leave", "DELETE", "/groups/{group_id}/members/{outsider_id}", **GROUP_ONLY),
+    rest("search one chat", "GET", "/search/messages?q=launch&chat_id={chat_id}"),
     socket(
         "send_message", {"chat_id": "{chat_id}", "text": "let me in", "client_msg_id": "{uuid}"}
     ),

@@ -1,0 +1,1 @@
+"""Message search: words and word prefixes in any script, in the caller's chats."""
