@@ -14,6 +14,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     func,
+    literal_column,
     select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, array_agg
@@ -35,7 +36,9 @@ QUOTED = aliased(Message, name="quoted")
 # The quote's columns, for any statement that joins the quoted message as `quoted`.
 QUOTE_COLUMNS = (
     QUOTED.sender_id.label("reply_sender_id"),
-    func.left(QUOTED.text, REPLY_QUOTE_LENGTH).label("reply_text"),
+    # A literal, not a parameter: callers that run the statements' SQL themselves
+    # (bench/send_path.py) pass only the parameters they know.
+    func.left(QUOTED.text, literal_column(str(REPLY_QUOTE_LENGTH))).label("reply_text"),
 )
 
 
