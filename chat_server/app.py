@@ -50,6 +50,8 @@ def create_app(
         await runtime.presence.stop()
         await runtime.lanes.close()
         await runtime.engine.dispose()
+        if runtime.redis is not None:
+            await runtime.redis.aclose()
 
     app = FastAPI(
         title="chat_server",

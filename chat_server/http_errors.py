@@ -1,11 +1,22 @@
 """The one place domain errors become HTTP responses."""
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import DBAPIError
 
 from chat_server.errors import DomainError, RateLimited, Unauthorized
+from chat_server.faults import (
+    DEPENDENCY_ERRORS,
+    UNAVAILABLE_MESSAGE,
+    is_unavailable,
+    log_unavailable,
+)
+
+logger = logging.getLogger(__name__)
 
 
 class ErrorOut(BaseModel):
@@ -65,6 +76,18 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=422)
 
 
+async def _dependency_error(request: Request, exc: Exception) -> JSONResponse:
+    """A database or Redis that is down or too slow: 503, one log line, no traceback."""
+    if not is_unavailable(exc):
+        raise exc  # a bug: the 500 and its traceback
+    log_unavailable(logger, exc)
+    return JSONResponse(
+        {"detail": UNAVAILABLE_MESSAGE}, status_code=503, headers={"Retry-After": "1"}
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    for error in (*DEPENDENCY_ERRORS, DBAPIError):
+        app.add_exception_handler(error, _dependency_error)

@@ -44,6 +44,7 @@ ErrorCode = Literal[
     "validation_error",
     "idempotency_conflict",
     "rate_limited",
+    "unavailable",
     "internal",
 ]
 
@@ -52,7 +53,8 @@ class ErrorDetail(BaseModel):
     code: ErrorCode = Field(
         description="What kind of failure: `not_found` also means not a member; "
         "`validation_error` a payload of the wrong shape; `idempotency_conflict` a "
-        "client_msg_id already used for another chat or text",
+        "client_msg_id already used for another chat or text; `unavailable` the database or "
+        "Redis is down or did not answer in time (retry later, with the same client_msg_id)",
         examples=["not_found"],
     )
     message: str = Field(description="What went wrong, for people", examples=["chat not found"])

@@ -33,7 +33,11 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
 
 def create_socket_server(settings: Settings) -> SocketServer:
     manager = (
-        ChatRedisManager(settings.redis_url, channel=settings.redis_namespace)
+        ChatRedisManager(
+            settings.redis_url,
+            channel=settings.redis_namespace,
+            timeout=settings.redis_timeout_seconds,
+        )
         if settings.redis_url
         else None
     )
