@@ -6,6 +6,7 @@ from typing import Any
 import socketio
 
 from chat_server.config import Settings
+from chat_server.faults import describe, log_expected
 from chat_server.realtime import wire_json
 from chat_server.realtime.origins import same_origin_or
 from chat_server.realtime.rooms import ChatRedisManager
@@ -25,10 +26,25 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
     async def _handle_event(
         self, eio_sid: str, namespace: str | None, id: int | None, data: list[Any]
     ) -> None:
-        if data and data[0] in self.reserved_events:
+        if not isinstance(data, list) or not data or not isinstance(data[0], str):
+            log_expected(logger, "event", "a client sent an event without a name; dropped")
+            return
+        if data[0] in self.reserved_events:
             logger.debug("a client sent the reserved event %r; ignored", data[0])
             return
         await super()._handle_event(eio_sid, namespace, id, data)
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        """Drop a packet python-socketio cannot decode, with one log line per interval
+        instead of engine.io's traceback each. Only decoding raises these here: every
+        handler answers its own errors (realtime/acks.py, handlers.py)."""
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except (ValueError, TypeError, KeyError, IndexError) as exc:
+            self._binary_packet.pop(eio_sid, None)
+            log_expected(
+                logger, "packet", f"a client sent a malformed packet ({describe(exc)}); dropped"
+            )
 
 
 def create_socket_server(settings: Settings) -> SocketServer:
