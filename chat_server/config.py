@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     ready_timeout_seconds: float = Field(default=1.0, gt=0)
     # The page and socket.io clients may send at most this many bytes per packet.
     max_socket_payload_bytes: int = 64 * 1024
+    # Open Socket.IO sessions per client address (the forwarded one behind a trusted
+    # proxy), and how long a session may stay open without completing the connect.
+    max_connections_per_address: int = Field(default=50, ge=1)
+    socketio_connect_timeout_seconds: float = Field(default=5.0, gt=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -10,18 +10,53 @@ from chat_server.faults import describe, log_expected
 from chat_server.realtime import wire_json
 from chat_server.realtime.origins import same_origin_or
 from chat_server.realtime.rooms import ChatRedisManager
+from chat_server.realtime.session_limits import SessionLimits
 
 logger = logging.getLogger(__name__)
 
 
 class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
-    """AsyncServer that never lets a client trigger a lifecycle handler.
+    """AsyncServer that never lets a client trigger a lifecycle handler, and limits the
+    sessions that have not authenticated (realtime/session_limits.py).
 
     python-socketio dispatches a client's event named `connect` or `disconnect` to the
     handlers it calls itself when a socket connects or goes away: a client could make its
     contacts see it offline while it stays connected. Those names are dropped here, where
     client events come in (pinned python-socketio; tests/realtime cover it).
     """
+
+    def __init__(self, *args: Any, per_address: int, connect_timeout: float, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.session_limits = SessionLimits(
+            per_address=per_address,
+            connect_timeout=connect_timeout,
+            namespace_connected=lambda eio_sid: (
+                self.manager.sid_from_eio_sid(eio_sid, "/") is not None
+            ),
+            close=self.hard_close,
+        )
+
+    async def hard_close(self, eio_sid: str) -> None:
+        """Close a session whether or not its client cooperates. engine.io's disconnect
+        only sends the client a CLOSE packet and waits for the client to hang up; the
+        WebSocket closes when the session's writer ends, which an empty packet does."""
+        socket = self.eio.sockets.pop(eio_sid, None)
+        if socket is None:
+            return
+        await socket.close(wait=False)  # runs the disconnect handlers, queues CLOSE
+        socket.queue.put_nowait(None)
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> bool | None:
+        if not self.session_limits.admit(eio_sid, environ):
+            return False  # engine.io refuses the session
+        await super()._handle_eio_connect(eio_sid, environ)
+        return None
+
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        try:
+            await super()._handle_eio_disconnect(eio_sid, reason)
+        finally:
+            self.session_limits.gone(eio_sid)
 
     async def _handle_event(
         self, eio_sid: str, namespace: str | None, id: int | None, data: list[Any]
@@ -63,6 +98,8 @@ def create_socket_server(settings: Settings) -> SocketServer:
         # The page's own origin on any address and port, and the listed sites; never '*'.
         cors_allowed_origins=same_origin_or(settings.cors_origins),
         max_http_buffer_size=settings.max_socket_payload_bytes,
+        per_address=settings.max_connections_per_address,
+        connect_timeout=settings.socketio_connect_timeout_seconds,
         json=wire_json,
         # One client's events run one at a time, so back-to-back sends keep their order.
         async_handlers=False,
@@ -70,3 +107,13 @@ def create_socket_server(settings: Settings) -> SocketServer:
         logger=False,
         engineio_logger=False,
     )
+
+
+class _NotRefusals(logging.Filter):
+    """engine.io warns of each refused session; SessionLimits logs them, summarised."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Application rejected connection"
+
+
+logging.getLogger("engineio.server").addFilter(_NotRefusals())

@@ -51,6 +51,8 @@ def settings_env(database_url: str, data_dir: Path) -> dict[str, str]:
         "LOGIN_RATE_LIMIT": "100000/second",
         "LOGIN_ADDRESS_RATE_LIMIT": "100000/second",
         "REGISTER_RATE_LIMIT": "100000/second",
+        # Every test client comes from 127.0.0.1.
+        "MAX_CONNECTIONS_PER_ADDRESS": "100000",
         "DATA_DIR": str(data_dir),
         "LOG_LEVEL": "warning",
     }
