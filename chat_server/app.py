@@ -106,7 +106,9 @@ def create_asgi_app(
 ) -> FrameGuard:
     """What uvicorn serves: Socket.IO at /socket.io, everything else to FastAPI (whose
     lifespan still runs through the wrapper), behind the frame guard (realtime/frames.py)."""
+    settings = settings or get_settings()
     app = create_app(settings, database_url=database_url, presence=presence)
     return FrameGuard(
-        socketio.ASGIApp(app.state.sio, other_asgi_app=app, socketio_path="socket.io")
+        socketio.ASGIApp(app.state.sio, other_asgi_app=app, socketio_path="socket.io"),
+        send_timeout=settings.socket_send_timeout_seconds,
     )

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # proxy), and how long a session may stay open without completing the connect.
     max_connections_per_address: int = Field(default=50, ge=1)
     socketio_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    # A client that stops reading is disconnected when this many packets wait for it, or
+    # when one write to it has waited this long.
+    socket_max_queued_packets: int = Field(default=500, ge=1)
+    socket_send_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -1,5 +1,6 @@
 """The python-socketio AsyncServer, configured from settings."""
 
+import asyncio
 import logging
 from typing import Any
 
@@ -25,8 +26,18 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
     client events come in (pinned python-socketio; tests/realtime cover it).
     """
 
-    def __init__(self, *args: Any, per_address: int, connect_timeout: float, **kwargs: Any):
+    def __init__(
+        self,
+        *args: Any,
+        per_address: int,
+        connect_timeout: float,
+        max_queued: int,
+        **kwargs: Any,
+    ):
         super().__init__(*args, **kwargs)
+        self._max_queued = max_queued
+        self._overflowing: set[str] = set()  # sessions being closed for it
+        self._closers: set[asyncio.Task[None]] = set()
         self.session_limits = SessionLimits(
             per_address=per_address,
             connect_timeout=connect_timeout,
@@ -40,11 +51,45 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
         """Close a session whether or not its client cooperates. engine.io's disconnect
         only sends the client a CLOSE packet and waits for the client to hang up; the
         WebSocket closes when the session's writer ends, which an empty packet does."""
-        socket = self.eio.sockets.pop(eio_sid, None)
+        socket = self.eio.sockets.get(eio_sid)
         if socket is None:
             return
-        await socket.close(wait=False)  # runs the disconnect handlers, queues CLOSE
-        socket.queue.put_nowait(None)
+        try:
+            await socket.close(wait=False)  # runs the disconnect handlers, queues CLOSE
+        finally:
+            self.eio.sockets.pop(eio_sid, None)
+            socket.queue.put_nowait(None)
+
+    async def _send_packet(self, eio_sid: str, pkt: Any) -> None:
+        if await self._within_bound(eio_sid):
+            await super()._send_packet(eio_sid, pkt)
+
+    async def _send_eio_packet(self, eio_sid: str, eio_pkt: Any) -> None:
+        if await self._within_bound(eio_sid):
+            await super()._send_eio_packet(eio_sid, eio_pkt)
+
+    async def _within_bound(self, eio_sid: str) -> bool:
+        """Whether the client keeps up: engine.io queues a session's packets without
+        limit while its client does not read. One over the bound is closed instead
+        (it catches up with `sync` when it comes back)."""
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is None or socket.queue.qsize() < self._max_queued:
+            return True
+        if eio_sid not in self._overflowing:
+            log_expected(
+                logger,
+                "queue",
+                f"a client left {self._max_queued} packets unread (SOCKET_MAX_QUEUED_PACKETS);"
+                " disconnected it",
+            )
+            # In the background: the disconnect handlers must not hold up this emit,
+            # which may be a whole room's.
+            self._overflowing.add(eio_sid)
+            task = asyncio.ensure_future(self.hard_close(eio_sid))
+            self._closers.add(task)  # the loop keeps only weak references
+            task.add_done_callback(self._closers.discard)
+            task.add_done_callback(lambda _: self._overflowing.discard(eio_sid))
+        return False
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> bool | None:
         if not self.session_limits.admit(eio_sid, environ):
@@ -100,6 +145,7 @@ def create_socket_server(settings: Settings) -> SocketServer:
         max_http_buffer_size=settings.max_socket_payload_bytes,
         per_address=settings.max_connections_per_address,
         connect_timeout=settings.socketio_connect_timeout_seconds,
+        max_queued=settings.socket_max_queued_packets,
         json=wire_json,
         # One client's events run one at a time, so back-to-back sends keep their order.
         async_handlers=False,
