@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # when one write to it has waited this long.
     socket_max_queued_packets: int = Field(default=500, ge=1)
     socket_send_timeout_seconds: float = Field(default=10.0, gt=0)
+    # On SIGTERM: how long Socket.IO events already being handled may take to be answered
+    # before the connections close (new sessions and events are refused meanwhile).
+    shutdown_grace_seconds: float = Field(default=3.0, ge=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -5,7 +5,7 @@ import logging
 from typing import Any, Literal
 
 import redis.asyncio as aioredis
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
@@ -51,7 +51,8 @@ async def health() -> StatusOut:
     responses={
         503: {
             "model": ReadyOut,
-            "description": "The database is not reachable (or did not answer in time)",
+            "description": "The database is not reachable (or did not answer in time), or "
+            "the process is shutting down",
             "content": {
                 "application/json": {
                     "example": {"status": "unavailable", "database": "unavailable", "redis": "ok"}
@@ -60,7 +61,7 @@ async def health() -> StatusOut:
         }
     },
 )
-async def ready(runtime: RuntimeDep) -> JSONResponse:
+async def ready(request: Request, runtime: RuntimeDep) -> JSONResponse:
     """The database answers a query within READY_TIMEOUT_SECONDS (default 1 s). Redis
     is reported too, as `degraded` when it does not answer, without failing readiness:
     the process can still serve its own clients."""
@@ -74,14 +75,17 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
     await asyncio.wait(checks.values(), timeout=runtime.settings.ready_timeout_seconds)
     for check in checks.values():
         check.add_done_callback(_forget)
+    # A process shutting down is not ready, whatever its database says.
+    draining = bool(getattr(getattr(request.app.state, "sio", None), "draining", False))
     database_ok = checks["database"].done() and checks["database"].result()
+    ready_now = database_ok and not draining
     redis_state = checks["redis"].result() if checks["redis"].done() else "degraded"
     body = ReadyOut(
-        status="ok" if database_ok else "unavailable",
+        status="ok" if ready_now else "unavailable",
         database="ok" if database_ok else "unavailable",
         redis=redis_state,
     )
-    return JSONResponse(body.model_dump(), status_code=200 if database_ok else 503)
+    return JSONResponse(body.model_dump(), status_code=200 if ready_now else 503)
 
 
 async def _database_answers(engine: AsyncEngine) -> bool:

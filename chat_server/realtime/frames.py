@@ -49,6 +49,11 @@ class FrameGuard:
         self._app = app
         self._send_timeout = send_timeout
 
+    @property
+    def socket_server(self) -> Any:
+        """The Socket.IO server behind (python-engineio's ASGIApp keeps it)."""
+        return self._app.engineio_server
+
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "websocket":
             await self._app(scope, receive, send)

@@ -9,6 +9,7 @@ import socketio
 from chat_server.config import Settings
 from chat_server.faults import describe, log_expected
 from chat_server.realtime import wire_json
+from chat_server.realtime.acks import error_ack
 from chat_server.realtime.origins import same_origin_or
 from chat_server.realtime.rooms import ChatRedisManager
 from chat_server.realtime.session_limits import SessionLimits
@@ -36,6 +37,8 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
     ):
         super().__init__(*args, **kwargs)
         self._max_queued = max_queued
+        self.draining = False  # set at shutdown: see drain()
+        self._in_flight = 0
         self._overflowing: set[str] = set()  # sessions being closed for it
         self._closers: set[asyncio.Task[None]] = set()
         self.session_limits = SessionLimits(
@@ -46,6 +49,30 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
             ),
             close=self.hard_close,
         )
+
+    async def _trigger_event(self, event: str, namespace: str, *args: Any) -> Any:
+        if self.draining and event not in self.reserved_events:
+            # Refused at once rather than cut off half-way: the client retries elsewhere.
+            return error_ack("unavailable", "the server is restarting; retry shortly")
+        self._in_flight += 1
+        try:
+            return await super()._trigger_event(event, namespace, *args)
+        finally:
+            self._in_flight -= 1
+
+    async def drain(self, grace: float) -> None:
+        """At shutdown, before the connections close: refuse new sessions and events,
+        and wait (at most `grace` seconds) until the events being handled have been
+        answered and every session's queued packets (their acks) are written out."""
+        self.draining = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while loop.time() < deadline:
+            if self._in_flight == 0 and all(s.queue.empty() for s in self.eio.sockets.values()):
+                await asyncio.sleep(0.05)  # the last packet taken off a queue is written
+                return
+            await asyncio.sleep(0.02)
+        logger.warning("shutdown grace period over: closing connections with work in flight")
 
     async def hard_close(self, eio_sid: str) -> None:
         """Close a session whether or not its client cooperates. engine.io's disconnect
@@ -92,7 +119,7 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
         return False
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> bool | None:
-        if not self.session_limits.admit(eio_sid, environ):
+        if self.draining or not self.session_limits.admit(eio_sid, environ):
             return False  # engine.io refuses the session
         await super()._handle_eio_connect(eio_sid, environ)
         return None
