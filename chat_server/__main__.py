@@ -24,6 +24,7 @@ def _serve(args: argparse.Namespace) -> None:
 
     from chat_server.app import create_asgi_app
     from chat_server.security import jwt_secret
+    from chat_server.shutdown import DrainingServer
 
     settings = get_settings()
     jwt_secret(settings)  # before the embedded PostgreSQL is started for nothing
@@ -34,7 +35,7 @@ def _serve(args: argparse.Namespace) -> None:
     # PostgreSQL too. Status 0: SIGTERM is how a service manager (or `docker stop`) asks
     # for the clean stop that just happened, not a failure.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=args.host or settings.host,
         port=args.port or settings.port,
@@ -46,6 +47,9 @@ def _serve(args: argparse.Namespace) -> None:
         # this long for requests in flight, then closes them (well inside `docker stop`'s 10 s).
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
+    DrainingServer(
+        config, drain=app.socket_server.drain, grace=settings.shutdown_grace_seconds
+    ).run()
 
 
 def _migrate(args: argparse.Namespace) -> None:

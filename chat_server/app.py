@@ -20,6 +20,7 @@ from chat_server.health import router as health_router
 from chat_server.http_errors import install_error_handlers
 from chat_server.messages.router import router as messages_router
 from chat_server.presence.store import PresenceStore
+from chat_server.realtime.frames import FrameGuard
 from chat_server.realtime.handlers import register_handlers
 from chat_server.realtime.publisher import SocketPublisher
 from chat_server.realtime.server import create_socket_server
@@ -51,6 +52,8 @@ def create_app(
         await runtime.presence.stop()
         await runtime.lanes.close()
         await runtime.engine.dispose()
+        if runtime.redis is not None:
+            await runtime.redis.aclose()
 
     app = FastAPI(
         title="chat_server",
@@ -102,8 +105,12 @@ def _mount_web_client(app: FastAPI) -> None:
 
 def create_asgi_app(
     settings: Settings | None = None, *, database_url: str, presence: PresenceStore | None = None
-) -> socketio.ASGIApp:
+) -> FrameGuard:
     """What uvicorn serves: Socket.IO at /socket.io, everything else to FastAPI (whose
-    lifespan still runs through the wrapper)."""
+    lifespan still runs through the wrapper), behind the frame guard (realtime/frames.py)."""
+    settings = settings or get_settings()
     app = create_app(settings, database_url=database_url, presence=presence)
-    return socketio.ASGIApp(app.state.sio, other_asgi_app=app, socketio_path="socket.io")
+    return FrameGuard(
+        socketio.ASGIApp(app.state.sio, other_asgi_app=app, socketio_path="socket.io"),
+        send_timeout=settings.socket_send_timeout_seconds,
+    )

@@ -46,8 +46,30 @@ class Settings(BaseSettings):
     password_hash_time_cost: int = Field(default=3, ge=1)
     password_hash_memory_kib: int = Field(default=65536, ge=8)
     db_pool_size: int = Field(default=10, ge=1)
+    # Bounds on waiting for PostgreSQL, so a frozen or unreachable database turns a
+    # request into an `unavailable` answer instead of a hang: opening a connection, one
+    # statement (asyncpg's command_timeout, and PostgreSQL's statement_timeout), and
+    # waiting for a free connection of the pool.
+    db_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    db_command_timeout_seconds: float = Field(default=3.0, gt=0)
+    db_pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    # The same for each Redis command (connect, send, reply).
+    redis_timeout_seconds: float = Field(default=1.0, gt=0)
+    # /ready answers 503 when its checks take longer than this.
+    ready_timeout_seconds: float = Field(default=1.0, gt=0)
     # The page and socket.io clients may send at most this many bytes per packet.
     max_socket_payload_bytes: int = 64 * 1024
+    # Open Socket.IO sessions per client address (the forwarded one behind a trusted
+    # proxy), and how long a session may stay open without completing the connect.
+    max_connections_per_address: int = Field(default=50, ge=1)
+    socketio_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    # A client that stops reading is disconnected when this many packets wait for it, or
+    # when one write to it has waited this long.
+    socket_max_queued_packets: int = Field(default=500, ge=1)
+    socket_send_timeout_seconds: float = Field(default=10.0, gt=0)
+    # On SIGTERM: how long Socket.IO events already being handled may take to be answered
+    # before the connections close (new sessions and events are refused meanwhile).
+    shutdown_grace_seconds: float = Field(default=3.0, ge=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -1,5 +1,7 @@
 """Engine, session factory and the declarative Base with a constraint naming convention."""
 
+from dataclasses import dataclass
+
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -28,7 +30,19 @@ class Base(DeclarativeBase):
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
-def make_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
+@dataclass(frozen=True)
+class Timeouts:
+    """How long to wait for PostgreSQL (seconds); see Settings."""
+
+    connect: float = 3.0
+    command: float = 3.0
+    pool: float = 5.0
+
+
+def make_engine(
+    database_url: str, pool_size: int = 10, timeouts: Timeouts | None = None
+) -> AsyncEngine:
+    timeouts = timeouts or Timeouts()
     return create_async_engine(
         database_url,
         pool_size=pool_size,
@@ -36,6 +50,14 @@ def make_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
         # No pre-ping: it costs a round trip per checkout on the hot path; recycle instead,
         # and a dead connection fails one request, not all.
         pool_recycle=1800,
+        pool_timeout=timeouts.pool,
+        connect_args={
+            "timeout": timeouts.connect,
+            # The client gives up on a statement (a frozen server never answers), and the
+            # server stops one that runs too long (a lock wait included).
+            "command_timeout": timeouts.command,
+            "server_settings": {"statement_timeout": str(int(timeouts.command * 1000))},
+        },
     )
 
 

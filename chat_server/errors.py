@@ -44,3 +44,10 @@ class ValidationFailed(DomainError):
 class RateLimited(DomainError):
     code = "rate_limited"
     status = 429
+
+
+class Unavailable(DomainError):
+    """A dependency (PostgreSQL, Redis) is down or did not answer in time: retry later."""
+
+    code = "unavailable"
+    status = 503

@@ -2,10 +2,11 @@
 
 from dataclasses import dataclass
 
+import redis.asyncio as aioredis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chat_server.config import Settings
-from chat_server.db import SessionFactory, make_engine, make_session_factory
+from chat_server.db import SessionFactory, Timeouts, make_engine, make_session_factory
 from chat_server.events import Publisher
 from chat_server.messages.lanes import ChatLanes
 from chat_server.presence.redis_store import make_presence_store
@@ -23,6 +24,7 @@ class Runtime:
     publisher: Publisher
     presence: PresenceStore
     lanes: ChatLanes  # each chat's sends and reads, batched (messages/lanes.py)
+    redis: aioredis.Redis | None  # for /ready's check; None without REDIS_URL
 
 
 def build_runtime(
@@ -33,7 +35,15 @@ def build_runtime(
     presence: PresenceStore | None = None,
 ) -> Runtime:
     """`presence` defaults to what the settings ask for (tests pass their own)."""
-    engine = make_engine(database_url, pool_size=settings.db_pool_size)
+    engine = make_engine(
+        database_url,
+        pool_size=settings.db_pool_size,
+        timeouts=Timeouts(
+            connect=settings.db_connect_timeout_seconds,
+            command=settings.db_command_timeout_seconds,
+            pool=settings.db_pool_timeout_seconds,
+        ),
+    )
     sessions = make_session_factory(engine)
 
     async def timed_out(departures: list[Departure], found_by: PresenceStore) -> None:
@@ -52,6 +62,7 @@ def build_runtime(
             },
             redis_url=settings.redis_url,
             namespace=settings.redis_namespace,
+            redis_timeout=settings.redis_timeout_seconds,
         ),
         publisher=publisher,
         presence=presence
@@ -59,7 +70,15 @@ def build_runtime(
             settings.redis_url,
             settings.redis_namespace,
             ttl=settings.presence_ttl_seconds,
+            timeout=settings.redis_timeout_seconds,
             on_timeout=timed_out,
         ),
         lanes=ChatLanes(engine, publisher),
+        redis=aioredis.Redis.from_url(
+            settings.redis_url,
+            socket_timeout=settings.redis_timeout_seconds,
+            socket_connect_timeout=settings.redis_timeout_seconds,
+        )
+        if settings.redis_url
+        else None,
     )

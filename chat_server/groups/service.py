@@ -42,8 +42,9 @@ async def create_group(
     session.add(group)
     session.add(ChatMember(chat_id=chat.id, user_id=creator_id, role=OWNER))
     session.add_all(ChatMember(chat_id=chat.id, user_id=uid, role=MEMBER) for uid in others)
+    await session.flush()
+    out = await _group_out(session, group, chat)
     await session.commit()
-    out = await _group_out(session, group)
     joiner_ids = [creator_id, *others]
     described = await describe_chat(session, chat)
     await publisher.publish(
@@ -60,9 +61,7 @@ async def create_group(
     return out
 
 
-async def _group_out(session: AsyncSession, group: Group) -> GroupOut:
-    chat = await session.get(Chat, group.chat_id, populate_existing=True)
-    assert chat is not None  # groups.chat_id is a NOT NULL foreign key
+async def _group_out(session: AsyncSession, group: Group, chat: Chat) -> GroupOut:
     described = await describe_chat(session, chat)
     return GroupOut(
         id=group.id,
@@ -75,16 +74,41 @@ async def _group_out(session: AsyncSession, group: Group) -> GroupOut:
     )
 
 
-async def _member_group(session: AsyncSession, *, user_id: int, group_id: int) -> Group:
-    """The group, if the caller is a member; the same NotFound otherwise."""
-    group = await session.get(Group, group_id)
-    if group is None:
+async def _member_group(
+    session: AsyncSession, *, user_id: int, group_id: int
+) -> tuple[Group, Chat]:
+    """The group and its chat, if the caller is a member; the same NotFound otherwise
+    (also when the group is deleted meanwhile)."""
+    row = (
+        await session.execute(
+            select(Group, Chat)
+            .join(Chat, Chat.id == Group.chat_id)
+            .where(Group.id == group_id)
+            .execution_options(populate_existing=True)
+        )
+    ).one_or_none()
+    if row is None:
         raise NotFound("group not found")
+    group, chat = row
     try:
-        await access_chat(session, user_id=user_id, chat_id=group.chat_id)
+        await access_chat(session, user_id=user_id, chat_id=chat.id)
     except NotFound:
         raise NotFound("group not found") from None
-    return group
+    return group, chat
+
+
+async def _locked_group(
+    session: AsyncSession, *, user_id: int, group_id: int
+) -> tuple[Group, Chat]:
+    """Like _member_group, with the chat row locked first: the order sends, reads and
+    every other group change take their locks in, so two of them never deadlock. A
+    change that waited for a delete finds the group gone (NotFound)."""
+    chat_id = (
+        await session.execute(select(Group.chat_id).where(Group.id == group_id))
+    ).scalar_one_or_none()
+    if chat_id is None or await lock_chat(session, chat_id) is None:
+        raise NotFound("group not found")
+    return await _member_group(session, user_id=user_id, group_id=group_id)
 
 
 def _require_creator(group: Group, user_id: int, action: str) -> None:
@@ -93,26 +117,23 @@ def _require_creator(group: Group, user_id: int, action: str) -> None:
 
 
 async def get_group(*, session: AsyncSession, user_id: int, group_id: int) -> GroupOut:
-    group = await _member_group(session, user_id=user_id, group_id=group_id)
-    return await _group_out(session, group)
+    group, chat = await _member_group(session, user_id=user_id, group_id=group_id)
+    return await _group_out(session, group, chat)
 
 
 async def rename_group(
     *, session: AsyncSession, publisher: Publisher, user_id: int, group_id: int, name: str
 ) -> GroupOut:
-    group = await _member_group(session, user_id=user_id, group_id=group_id)
+    group, chat = await _locked_group(session, user_id=user_id, group_id=group_id)
     _require_creator(group, user_id, "rename it")
     group.name = name
-    chat = await session.get(Chat, group.chat_id)
-    assert chat is not None
     chat.name = name
+    await session.flush()
+    # Described inside the transaction: what was committed, whatever comes next.
+    out = await _group_out(session, group, chat)
+    described = await describe_chat(session, chat)
     await session.commit()
-    out = await _group_out(session, group)
-    await publisher.publish(
-        ChatUpdated(
-            chat_id=chat.id, chat=(await describe_chat(session, chat)).model_dump(mode="json")
-        )
-    )
+    await publisher.publish(ChatUpdated(chat_id=chat.id, chat=described.model_dump(mode="json")))
     return out
 
 
@@ -120,10 +141,9 @@ async def delete_group(
     *, session: AsyncSession, publisher: Publisher, user_id: int, group_id: int
 ) -> None:
     """Delete the group, its chat and every message in it (creator only)."""
-    group = await _member_group(session, user_id=user_id, group_id=group_id)
+    group, chat = await _locked_group(session, user_id=user_id, group_id=group_id)
     _require_creator(group, user_id, "delete it")
-    chat_id = group.chat_id
-    await lock_chat(session, chat_id)
+    chat_id = chat.id
     members = await list_member_ids(session, chat_id)
     await session.execute(delete(Chat).where(Chat.id == chat_id))
     await session.commit()
@@ -141,12 +161,10 @@ async def add_member(
 ) -> GroupOut:
     """Add a user (creator only). They start with everything so far counted as read,
     so they never hold back the read status of older messages."""
-    group = await _member_group(session, user_id=actor_id, group_id=group_id)
+    group, chat = await _locked_group(session, user_id=actor_id, group_id=group_id)
     _require_creator(group, actor_id, "add members")
     if await session.get(User, user_id) is None:
         raise NotFound("user not found")
-    chat = await lock_chat(session, group.chat_id)
-    assert chat is not None
     added = (
         await session.execute(
             insert(ChatMember)
@@ -158,9 +176,9 @@ async def add_member(
     if added is None:
         await session.rollback()
         raise Conflict("this user is already a member")
-    await session.commit()
-    out = await _group_out(session, group)
+    out = await _group_out(session, group, chat)
     described = await describe_chat(session, chat)
+    await session.commit()
     await publisher.publish(
         ChatJoined(chat_id=chat.id, user_ids=[user_id], chat=described.model_dump(mode="json"))
     )
@@ -176,13 +194,11 @@ async def remove_member(
     """Remove a member (creator) or leave (self). The creator cannot leave: they delete
     the group instead. Leaving can complete the read status of messages the leaver
     had not read; their senders are told."""
-    group = await _member_group(session, user_id=actor_id, group_id=group_id)
+    group, chat = await _locked_group(session, user_id=actor_id, group_id=group_id)
     if actor_id != user_id:
         _require_creator(group, actor_id, "remove other members")
     elif group.creator_id == actor_id:
         raise Conflict("the creator cannot leave the group; delete it instead")
-    chat = await lock_chat(session, group.chat_id)
-    assert chat is not None  # the group's chat, which the caller is a member of
     leaver_read_up_to = (
         await session.execute(
             delete(ChatMember)

@@ -22,6 +22,7 @@ from typing import Generic, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chat_server.events import MessageSent, MessagesRead, MessageUpdated, Publisher, ReadReceipt
+from chat_server.faults import is_timeout
 from chat_server.messages.changes import apply_change
 from chat_server.messages.outcomes import (
     Change,
@@ -96,8 +97,13 @@ class Lane(Generic[Request, Outcome]):
         try:
             try:
                 outcomes: Sequence[Outcome | Exception] = await self._handle(requests)
-            except Exception:
-                outcomes = [await self._alone(request) for request in requests]
+            except Exception as exc:
+                # A database that did not answer in time fails every request alike:
+                # trying each alone would make the last one wait len(batch) timeouts.
+                if is_timeout(exc):
+                    outcomes = [exc for _ in requests]
+                else:
+                    outcomes = [await self._alone(request) for request in requests]
         except BaseException:  # cancelled (shutdown): no caller may wait for ever
             _fail(batch, RuntimeError("interrupted"))
             raise

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
+from chat_server.faults import describe, is_unavailable, log_expected
 from chat_server.presence.store import Departure, LocalPresence, OnTimeout, PresenceStore
 
 logger = logging.getLogger(__name__)
@@ -33,8 +34,10 @@ class RedisPresence:
         namespace: str,
         ttl: float = 60.0,
         on_timeout: OnTimeout | None = None,
+        timeout: float = 1.0,
     ) -> None:
-        self._redis = aioredis.from_url(url)
+        self._redis = aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        self.down = False  # Redis unreachable: answering from this process's connections
         self._namespace = namespace
         self._ttl = ttl
         self._on_timeout = on_timeout
@@ -54,6 +57,20 @@ class RedisPresence:
         return f"{self._namespace}:presence-deadlines"
 
     async def connected(self, user_id: int, sid: str) -> bool:
+        try:
+            first = await self._connected(user_id, sid)
+        except Exception as exc:
+            # Redis down must not stop connecting: count this process's connections, and
+            # the renewer adds them to Redis once it is back.
+            first = not self._has_local(user_id)
+            self._local[sid] = user_id
+            self._start_renewing()
+            self._failed(exc)
+            return first
+        self._back()
+        return first
+
+    async def _connected(self, user_id: int, sid: str) -> bool:
         now = time.time()
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zremrangebyscore(self._key(user_id), "-inf", now)
@@ -69,22 +86,52 @@ class RedisPresence:
 
     async def disconnected(self, user_id: int, sid: str) -> bool:
         self._local.pop(sid, None)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.zremrangebyscore(self._key(user_id), "-inf", time.time())
-            pipe.zrem(self._key(user_id), sid)
-            pipe.zcard(self._key(user_id))
-            *_, count = await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.zremrangebyscore(self._key(user_id), "-inf", time.time())
+                pipe.zrem(self._key(user_id), sid)
+                pipe.zcard(self._key(user_id))
+                *_, count = await pipe.execute()
+        except Exception as exc:
+            # Left in Redis, the connection expires there after `ttl` instead.
+            self._failed(exc)
+            return not self._has_local(user_id)
+        self._back()
         return int(count) == 0
 
     async def online_among(self, user_ids: list[int]) -> list[int]:
         if not user_ids:
             return []
         now = time.time()
-        async with self._redis.pipeline(transaction=False) as pipe:  # one round trip
-            for user_id in user_ids:
-                pipe.zcount(self._key(user_id), now, "+inf")
-            counts = await pipe.execute()
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:  # one round trip
+                for user_id in user_ids:
+                    pipe.zcount(self._key(user_id), now, "+inf")
+                counts = await pipe.execute()
+        except Exception as exc:
+            self._failed(exc)
+            return [user_id for user_id in user_ids if self._has_local(user_id)]
+        self._back()
         return [user_id for user_id, count in zip(user_ids, counts, strict=True) if count]
+
+    def _has_local(self, user_id: int) -> bool:
+        return user_id in self._local.values()
+
+    def _failed(self, exc: Exception) -> None:
+        if not is_unavailable(exc):
+            raise exc
+        if not self.down:
+            self.down = True
+            logger.warning(
+                "Redis is unreachable (%s): presence counts this process's connections"
+                " until it is back",
+                describe(exc),
+            )
+
+    def _back(self) -> None:
+        if self.down:
+            self.down = False
+            logger.warning("Redis is back: presence is shared again")
 
     async def start(self) -> None:
         """Renew and reap from startup: a process that has served no socket yet still
@@ -102,9 +149,14 @@ class RedisPresence:
             await asyncio.sleep(self._ttl / 3)
             try:
                 await self.renew()
+            except Exception as exc:
+                self._failed(exc)
+                continue
+            self._back()
+            try:
                 await self._reap_and_announce()
-            except aioredis.RedisError:
-                logger.warning("could not renew or reap presence in Redis; retrying")
+            except aioredis.RedisError as exc:
+                log_expected(logger, "reap", f"could not reap presence in Redis: {describe(exc)}")
 
     async def _reap_and_announce(self) -> None:
         # Each batch is announced as soon as it is reaped: what Redis has handed over
@@ -170,8 +222,13 @@ class RedisPresence:
 
 
 def make_presence_store(
-    redis_url: str | None, namespace: str, *, ttl: float, on_timeout: OnTimeout
+    redis_url: str | None,
+    namespace: str,
+    *,
+    ttl: float,
+    on_timeout: OnTimeout,
+    timeout: float = 1.0,
 ) -> PresenceStore:
     if redis_url:
-        return RedisPresence(redis_url, namespace, ttl=ttl, on_timeout=on_timeout)
+        return RedisPresence(redis_url, namespace, ttl=ttl, on_timeout=on_timeout, timeout=timeout)
     return LocalPresence()  # one process: its connections die with it

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from chat_server.errors import DomainError
+from chat_server.faults import UNAVAILABLE_MESSAGE, is_unavailable, log_unavailable
 from chat_server.realtime.schemas import ErrorAck, ErrorDetail
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ async def run_acked(
         return await action(payload)
     except DomainError as exc:
         return error_ack(exc.code, exc.message)
-    except Exception:
+    except Exception as exc:
+        if is_unavailable(exc):
+            log_unavailable(logger, exc)
+            return error_ack("unavailable", UNAVAILABLE_MESSAGE)
         logger.exception("socket event failed")
         return error_ack("internal", "internal error")

@@ -9,6 +9,7 @@ from socketio.exceptions import ConnectionRefusedError as SocketRefused
 from chat_server.auth.service import authenticate
 from chat_server.chats.service import chats_left_since
 from chat_server.errors import Unauthorized
+from chat_server.faults import is_unavailable, log_unavailable
 from chat_server.messages import lifecycle, reactions
 from chat_server.messages import service as messages
 from chat_server.messages.schemas import (
@@ -46,10 +47,13 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime) -> None:
             await subscribe(sid, user.id)
         except Unauthorized:
             raise SocketRefused("unauthorized") from None
-        except Exception:
+        except Exception as exc:
             # Anything but a refusal would leave the client waiting for an answer that
             # python-socketio never sends.
-            logger.exception("could not connect a socket")
+            if is_unavailable(exc):
+                log_unavailable(logger, exc)
+            else:
+                logger.exception("could not connect a socket")
             await forget(sid)
             raise SocketRefused("internal") from None
 
@@ -78,21 +82,25 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime) -> None:
         user_id = (await sio.get_session(sid)).get("user_id")
         if user_id is None:
             return
-        try:
-            await disconnect(sid)
-        except Exception:
-            logger.exception("could not forget a failed connection")
+        await disconnect(sid)
 
     async def disconnect(sid: str, *args: Any) -> None:
         user_id = await user_id_of(sid)
-        async with runtime.sessions() as session:
-            await user_disconnected(
-                session=session,
-                publisher=runtime.publisher,
-                presence=runtime.presence,
-                user_id=user_id,
-                connection_id=sid,
-            )
+        try:
+            async with runtime.sessions() as session:
+                await user_disconnected(
+                    session=session,
+                    publisher=runtime.publisher,
+                    presence=runtime.presence,
+                    user_id=user_id,
+                    connection_id=sid,
+                )
+        except Exception as exc:
+            # Its contacts miss the offline notice; the connection is gone all the same.
+            if is_unavailable(exc):
+                log_unavailable(logger, exc)
+            else:
+                logger.exception("could not record a disconnect")
 
     async def send_message(sid: str, *args: Any) -> Ack:
         async def action(payload: SocketSendIn) -> Ack:

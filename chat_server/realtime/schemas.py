@@ -44,6 +44,7 @@ ErrorCode = Literal[
     "validation_error",
     "idempotency_conflict",
     "rate_limited",
+    "unavailable",
     "internal",
 ]
 
@@ -54,7 +55,8 @@ class ErrorDetail(BaseModel):
         "such message, or a deleted one); `forbidden` editing or deleting a message that "
         "is not yours; `validation_error` a payload of the wrong shape; "
         "`idempotency_conflict` a client_msg_id already used for another chat, text or "
-        "reply_to_seq",
+        "reply_to_seq; `unavailable` the database or Redis is down or did not answer in "
+        "time (retry later, with the same client_msg_id)",
         examples=["not_found"],
     )
     message: str = Field(description="What went wrong, for people", examples=["chat not found"])

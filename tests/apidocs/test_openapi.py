@@ -147,4 +147,4 @@ async def test_health_answers_200(client: httpx.AsyncClient) -> None:
 async def test_ready_answers_200_when_the_database_is_up(client: httpx.AsyncClient) -> None:
     response = await client.get("/ready")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "redis": "unused"}

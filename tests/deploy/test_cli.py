@@ -70,7 +70,11 @@ def test_live_server_answers_docs_and_ready(live_server):
     docs = httpx.get(live_server.base_url + "/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
-    assert httpx.get(live_server.base_url + "/ready").json() == {"status": "ok"}
+    assert httpx.get(live_server.base_url + "/ready").json() == {
+        "status": "ok",
+        "database": "ok",
+        "redis": "unused",
+    }
 
 
 def test_a_bad_setting_stops_every_command_with_a_plain_message(tmp_path: Path):

@@ -139,7 +139,8 @@ def test_start_builds_and_starts_the_stack_on_port(stack: tuple[Stack, str]) -> 
     # The app itself publishes nothing: the proxy is the one way in.
     (app,) = stack_.containers("app")
     assert not stack_.inspect(app)["HostConfig"]["PortBindings"]
-    assert httpx.get(stack_.base_url + "/ready", timeout=10).json() == {"status": "ok"}
+    ready = httpx.get(stack_.base_url + "/ready", timeout=10).json()
+    assert ready == {"status": "ok", "database": "ok", "redis": "ok"}
     # The only volume is the database's: `down` leaves no anonymous volumes behind.
     volumes = {
         mount["Name"]

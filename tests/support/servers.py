@@ -3,6 +3,7 @@ users run), or inside the test's own event loop when a test hands it a presence 
 its own. Both listen on a free loopback port."""
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -50,6 +51,8 @@ def settings_env(database_url: str, data_dir: Path) -> dict[str, str]:
         "LOGIN_RATE_LIMIT": "100000/second",
         "LOGIN_ADDRESS_RATE_LIMIT": "100000/second",
         "REGISTER_RATE_LIMIT": "100000/second",
+        # Every test client comes from 127.0.0.1.
+        "MAX_CONNECTIONS_PER_ADDRESS": "100000",
         "DATA_DIR": str(data_dir),
         "LOG_LEVEL": "warning",
     }
@@ -65,14 +68,24 @@ def server_env(env: dict[str, str]) -> dict[str, str]:
     return full_env
 
 
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    """`python -m chat_server serve` as a real process, exactly as users run it."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "chat_server", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=env["DATA_DIR"],
-        env=server_env(env),
-        start_new_session=True,
-    )
+def start_server(
+    env: dict[str, str], port: int, log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """`python -m chat_server serve` as a real process, exactly as users run it; its
+    output goes to `log` when given (tests that read what the server logged)."""
+    with contextlib.ExitStack() as stack:
+        output = stack.enter_context(log.open("ab")) if log is not None else None
+        return subprocess.Popen(
+            [
+                sys.executable,
+                *("-m", "chat_server", "serve", "--host", "127.0.0.1", "--port", str(port)),
+            ],
+            cwd=env["DATA_DIR"],
+            env=server_env(env),
+            start_new_session=True,
+            stdout=output,
+            stderr=output,
+        )
 
 
 def wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
@@ -100,16 +113,22 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def server_process(
-    database_url: str, data_dir: Path, *, port: int | None = None, **overrides: str
+    database_url: str,
+    data_dir: Path,
+    *,
+    port: int | None = None,
+    log: Path | None = None,
+    **overrides: str,
 ) -> Iterator[LiveServer]:
     """A ready server process with the test settings plus `overrides` (env names);
-    its own address is its allowed page origin unless CORS_ORIGINS is given."""
+    its own address is its allowed page origin unless CORS_ORIGINS is given. Its output
+    goes to `log` when given."""
     port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
     env = settings_env(database_url, data_dir)
     env["CORS_ORIGINS"] = base_url
     env.update(overrides)
-    process = start_server(env, port)
+    process = start_server(env, port, log)
     try:
         wait_ready(base_url, process)
         yield LiveServer(base_url=base_url, port=port, process=process)
