@@ -50,7 +50,6 @@ from bench.load import (  # noqa: E402
     SPAWN,
     Database,
     _get,
-    _start_profiler,
     _stop,
     _tail,
     chat_server,
@@ -63,6 +62,7 @@ from bench.monitor import TreeMonitor, rss_mb  # noqa: E402
 from bench.report import percentile  # noqa: E402
 
 RESULTS_FILE = ROOT / "bench" / "results" / "compare.md"
+PROFILES = ROOT / "bench" / "results"
 PHASES = ("throughput", "latency", "history", "idle")
 FLOOR_THROUGHPUT_RATIO = 0.85
 FLOOR_ACK_P99_MS = 50.0
@@ -113,6 +113,20 @@ def bench_server(
             process.kill()
             process.wait()
         log.close()
+
+
+def start_profiler(py_spy: str, pid: int, seconds: float, name: str) -> subprocess.Popen[bytes]:
+    """py-spy on a server for `seconds`: collapsed stacks in bench/results/profile-NAME.txt."""
+    PROFILES.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(
+        [
+            *(py_spy, "record", "--pid", str(pid), "--duration", str(max(1, int(seconds)))),
+            *("--rate", "100", "--format", "raw", "--nonblocking"),
+            *("--output", str(PROFILES / f"profile-{name}.txt")),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=(PROFILES / f"profile-{name}.log").open("wb"),
+    )
 
 
 @dataclass
@@ -187,7 +201,9 @@ async def run_load(
         go.set()
         await asyncio.sleep(plan.warmup)
         monitor.start()
-        profiler = _start_profiler(py_spy, server.pid, plan.seconds) if py_spy else None
+        profiler = (
+            start_profiler(py_spy, server.pid, plan.seconds, "throughput") if py_spy else None
+        )
         await asyncio.sleep(plan.seconds)
         monitor.stop()
         results: list[lean_load.LeanResult] = []
@@ -480,7 +496,12 @@ async def bare_page_ms(db: Database, chat_id: int, repeats: int, offset: int) ->
 
 
 async def pages_per_second(
-    base_url: str, path: str, token: str | None, offsets: int, args: argparse.Namespace
+    base_url: str,
+    path: str,
+    token: str | None,
+    offsets: int,
+    args: argparse.Namespace,
+    profile_pid: int | None = None,
 ) -> tuple[float, int]:
     q = SPAWN.Queue()
     go = SPAWN.Event()
@@ -500,6 +521,11 @@ async def pages_per_second(
             if msg[0] != "ready":
                 raise RuntimeError(f"http worker failed: {msg}")
         go.set()
+        profiler = (
+            start_profiler(args.py_spy, profile_pid, args.history_seconds, "history")
+            if args.py_spy and profile_pid
+            else None
+        )
         ok = failed = 0
         elapsed = 0.0
         for _ in procs:
@@ -507,6 +533,8 @@ async def pages_per_second(
             if msg[0] != "result":
                 raise RuntimeError(f"http worker failed: {msg}")
             ok, failed, elapsed = ok + msg[1], failed + msg[2], max(elapsed, msg[3])
+        if profiler:
+            profiler.wait(timeout=30)
     finally:
         _stop(procs)
     return ok / elapsed, failed
@@ -543,7 +571,9 @@ async def history_phase(
     with bench_server("bare_history.py", db, workdir, args.pool_size) as (bare_url, _):
         print("history: REST pages/s, ours then bare ...", flush=True)
         path = f"/history/{chat_id}"
-        ours_rate, ours_failed = await pages_per_second(ours.base_url, path, token, size - 50, args)
+        ours_rate, ours_failed = await pages_per_second(
+            ours.base_url, path, token, size - 50, args, ours.pid
+        )
         bare_rate, bare_failed = await pages_per_second(bare_url, path, None, size - 50, args)
     rows.append(
         Row(
@@ -743,7 +773,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, default=2, help="load-generator processes")
     p.add_argument("--pool-size", type=int, default=20, help="both servers' DB pool")
     p.add_argument("--deflate", action="store_true", help="load clients offer permessage-deflate")
-    p.add_argument("--py-spy", metavar="PATH", help="profile ours in its first throughput round")
+    p.add_argument(
+        "--py-spy",
+        metavar="PATH",
+        help="profile ours in its first throughput round and its REST history run "
+        "(bench/results/profile-*.txt)",
+    )
     p.add_argument("--output", type=Path, default=RESULTS_FILE)
     args = p.parse_args(argv)
     args.only = [phase.strip() for phase in args.only.split(",") if phase.strip()]
