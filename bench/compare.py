@@ -176,6 +176,7 @@ async def run_load(
     plan: lean_load.Plan,
     workers: int,
     py_spy: str | None = None,
+    profile_name: str = "throughput",
 ) -> LoadOutcome:
     members = [m for group in groups for m in group]
     shares = [members[w::workers] for w in range(workers)]
@@ -202,7 +203,7 @@ async def run_load(
         await asyncio.sleep(plan.warmup)
         monitor.start()
         profiler = (
-            start_profiler(py_spy, server.pid, plan.seconds, "throughput") if py_spy else None
+            start_profiler(py_spy, server.pid, plan.seconds, profile_name) if py_spy else None
         )
         await asyncio.sleep(plan.seconds)
         monitor.stop()
@@ -380,7 +381,10 @@ async def latency_phase(
             deflate=args.deflate,
         )
         print(f"latency: {server.name}, {groups * 10} clients at {offered:,.0f} msg/s ...")
-        out = await run_load(server, db, server.groups[:groups], plan, args.workers)
+        profile = args.py_spy if server is ours else None
+        out = await run_load(
+            server, db, server.groups[:groups], plan, args.workers, profile, "latency"
+        )
         print(
             f"  {out.rate:,.0f} msg/s, ack p99 {percentile(out.ack_ms, 99):.1f} ms, "
             f"delivery p99 {percentile(out.delivery_ms, 99):.1f} ms, connected "
@@ -569,16 +573,28 @@ async def history_phase(
             )
         )
     with bench_server("bare_history.py", db, workdir, args.pool_size) as (bare_url, _):
-        print("history: REST pages/s, ours then bare ...", flush=True)
         path = f"/history/{chat_id}"
-        ours_rate, ours_failed = await pages_per_second(
-            ours.base_url, path, token, size - 50, args, ours.pid
-        )
-        bare_rate, bare_failed = await pages_per_second(bare_url, path, None, size - 50, args)
+        rates: dict[str, list[float]] = {"ours": [], "bare": []}
+        failures = {"ours": 0, "bare": 0}
+        for n in range(args.rounds):  # alternating, as the machine's other load comes and goes
+            print(f"history: REST pages/s round {n + 1}/{args.rounds}, ours then bare ...")
+            for name, url, auth, pid in (
+                ("ours", ours.base_url, token, ours.pid if n == 0 else None),
+                ("bare", bare_url, None, None),
+            ):
+                rate, failed = await pages_per_second(url, path, auth, size - 50, args, pid)
+                rates[name].append(rate)
+                failures[name] += failed
+    ours_rate, bare_rate = statistics.median(rates["ours"]), statistics.median(rates["bare"])
+    ours_failed, bare_failed = failures["ours"], failures["bare"]
     rows.append(
         Row(
-            "REST GET /history, 50 rows at random offsets, pages/s "
-            "(reference: bare FastAPI + asyncpg, same JSON)",
+            "REST GET /history, 50 rows at random offsets, pages/s, median of "
+            f"{args.rounds} rounds (ours "
+            + " / ".join(fmt(x, 0) for x in rates["ours"])
+            + ", bare "
+            + " / ".join(fmt(x, 0) for x in rates["bare"])
+            + ") (reference: bare FastAPI + asyncpg, same JSON)",
             fmt(ours_rate, 0) + (f" ({ours_failed} failed)" if ours_failed else ""),
             fmt(bare_rate, 0) + (f" ({bare_failed} failed)" if bare_failed else ""),
             ratio(ours_rate, bare_rate),
@@ -626,7 +642,7 @@ async def idle_sockets(
     procs = [
         SPAWN.Process(
             target=lean_load.idle_worker,
-            args=(w, server.base_url, plan[w::workers], deflate, q, release, 300.0),
+            args=(w, server.base_url, plan[w::workers], deflate, q, release, 600.0),
         )
         for w in range(workers)
     ]
@@ -636,14 +652,14 @@ async def idle_sockets(
     try:
         errors: Counter[str] = Counter()
         for _ in procs:
-            msg = await _get(q, seconds=300)
+            msg = await _get(q, seconds=max(300, sockets / 10))
             if msg[0] != "connected":
                 raise RuntimeError(f"idle worker failed: {msg}")
             connected += msg[2]
             errors.update(msg[3])
         if errors:
             print(f"  idle connect errors: {dict(errors)}", flush=True)
-        await asyncio.sleep(min(2.0, sockets / 2000))  # the connect handlers' work settles
+        await settle(server.pid)
         with_them = max([rss_mb(server.pid) for _ in range(5)])
         probes = await probe_acks(server, probes_wanted)
         with_them = max(with_them, rss_mb(server.pid))
@@ -662,25 +678,53 @@ async def idle_sockets(
     return connected, before, with_them, probes, held
 
 
-async def idle_phase(args: argparse.Namespace, ours: Server, ref: Server, rows: list[Row]) -> None:
+@contextlib.contextmanager
+def fresh_server(name: str, db: Database, workdir: Path, pool_size: int) -> Iterator[Server]:
+    if name == "ours":
+        with chat_server(db, workdir, pool_size) as (url, pid):
+            yield Server(name, url, pid, "messages")
+    else:
+        with bench_server("lean_reference.py", db, workdir, pool_size) as (url, pid):
+            yield Server(name, url, pid, "ref_messages")
+
+
+async def settle(pid: int, limit: float = 60.0) -> None:
+    """Wait until the server is (nearly) idle: the connect handlers' work is done."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        monitor = TreeMonitor(pid)
+        monitor.start()
+        await asyncio.sleep(0.5)
+        monitor.stop()
+        if monitor.cpu_percent < 15:
+            return
+
+
+async def idle_phase(
+    args: argparse.Namespace, db: Database, workdir: Path, rows: list[Row]
+) -> None:
+    """Each server fresh for each run (RSS is not given back between runs). The idle
+    sockets belong to the users of every group but the first; the probe sends into the
+    first group's chat, so its answer does not wait for a broadcast to idle sockets."""
     for deflate in (False, True):
         outcome = {}
-        for server in (ours, ref):
-            tokens = [m.token for g in server.groups for m in g]
-            print(
-                f"idle: {args.idle_sockets:,} sockets on {server.name}, deflate offered: "
-                f"{deflate} ...",
-                flush=True,
-            )
-            outcome[server.name] = out = await idle_sockets(
-                server, tokens, args.idle_sockets, deflate, args.workers, args.probes
-            )
-            print(
-                f"  connected {out[0]}, RSS {out[1]:.0f} -> {out[2]:.0f} MB, probe p99 "
-                f"{percentile(out[3], 99):.1f} ms, held {out[4]}",
-                flush=True,
-            )
-            await asyncio.sleep(min(3.0, args.idle_sockets / 2000))  # disconnects settle
+        for name in ("ours", "reference"):
+            with fresh_server(name, db, workdir, args.pool_size) as server:
+                server.groups = await setup_users(server.base_url, 10 * args.idle_groups, 10)
+                tokens = [m.token for g in server.groups[1:] for m in g]
+                print(
+                    f"idle: {args.idle_sockets:,} sockets of {len(tokens)} users on {name}, "
+                    f"deflate offered: {deflate} ...",
+                    flush=True,
+                )
+                outcome[name] = out = await idle_sockets(
+                    server, tokens, args.idle_sockets, deflate, args.workers, args.probes
+                )
+                print(
+                    f"  connected {out[0]}, RSS {out[1]:.0f} -> {out[2]:.0f} MB, probe p99 "
+                    f"{percentile(out[3], 99):.1f} ms, held {out[4]}",
+                    flush=True,
+                )
         o, r = outcome["ours"], outcome["reference"]
         offered = "offered" if deflate else "not offered"
         rows.append(
@@ -745,8 +789,6 @@ async def run(
         await latency_phase(args, db, ours, ref, reference_rate / 2, rows)
     if "history" in args.only:
         await history_phase(args, db, workdir, ours, rows)
-    if "idle" in args.only:
-        await idle_phase(args, ours, ref, rows)
     return rows
 
 
@@ -769,6 +811,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--history-repeats", type=int, default=500, help="pages timed per case")
     p.add_argument("--history-seconds", type=float, default=10, help="REST pages/s window")
     p.add_argument("--idle-sockets", type=int, default=10_000, help="(default 10,000)")
+    p.add_argument(
+        "--idle-groups", type=int, default=10, help="idle run's users: groups of 10 (default 10)"
+    )
     p.add_argument("--probes", type=int, default=50, help="sends timed per idle run")
     p.add_argument("--workers", type=int, default=2, help="load-generator processes")
     p.add_argument("--pool-size", type=int, default=20, help="both servers' DB pool")
@@ -776,7 +821,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--py-spy",
         metavar="PATH",
-        help="profile ours in its first throughput round and its REST history run "
+        help="profile ours in its first throughput round, its latency run and its REST "
+        "history run "
         "(bench/results/profile-*.txt)",
     )
     p.add_argument("--output", type=Path, default=RESULTS_FILE)
@@ -796,15 +842,24 @@ def main(argv: list[str] | None = None) -> None:
     load_before = os.getloadavg()
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     try:
-        with (
-            database(args.database_url, workdir) as db,
-            chat_server(db, workdir, args.pool_size) as (ours_url, ours_pid),
-            bench_server("lean_reference.py", db, workdir, args.pool_size) as (ref_url, ref_pid),
-        ):
-            ours = Server("ours", ours_url, ours_pid, "messages")
-            ref = Server("reference", ref_url, ref_pid, "ref_messages")
+        with database(args.database_url, workdir) as db:
+            rows: list[Row] = []
             try:
-                rows = asyncio.run(run(args, db, workdir, ours, ref))
+                if set(args.only) - {"idle"}:
+                    with (
+                        chat_server(db, workdir, args.pool_size) as (ours_url, ours_pid),
+                        bench_server("lean_reference.py", db, workdir, args.pool_size) as (
+                            ref_url,
+                            ref_pid,
+                        ),
+                    ):
+                        ours = Server("ours", ours_url, ours_pid, "messages")
+                        ref = Server("reference", ref_url, ref_pid, "ref_messages")
+                        rows += asyncio.run(run(args, db, workdir, ours, ref))
+                # Fresh servers, and the ones above stopped: their pools would hold on to
+                # PostgreSQL connections the idle run's connects need.
+                if "idle" in args.only:
+                    asyncio.run(idle_phase(args, db, workdir, rows))
             except BaseException:
                 print(_tail(workdir), file=sys.stderr)
                 raise

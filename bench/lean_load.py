@@ -187,7 +187,8 @@ async def _run_idle(
     release: Event,
     hold_max: float,
 ) -> None:
-    gate = asyncio.Semaphore(50)  # don't stampede the server's accept queue
+    # Don't stampede the server: each connect takes database connections from its pool.
+    gate = asyncio.Semaphore(25)
 
     async def open_one(token: str) -> Socket:
         async with gate:

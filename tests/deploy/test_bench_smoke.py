@@ -54,7 +54,7 @@ def test_compare_bench_prints_every_floor_with_a_verdict(tmp_path: Path) -> None
         *("--seconds", "1", "--warmup", "0.5", "--rounds", "1", "--groups", "1"),
         *("--latency-clients", "10", "--latency-seconds", "1", "--workers", "1"),
         *("--history-size", "500", "--history-repeats", "5", "--history-seconds", "0.5"),
-        *("--idle-sockets", "10", "--probes", "3"),
+        *("--idle-sockets", "10", "--idle-groups", "2", "--probes", "3"),
     )
 
     assert "| measure | ours | reference | ratio | floor | |" in out
