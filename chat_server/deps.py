@@ -15,7 +15,8 @@ from chat_server.users.models import User
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a hop per request.
     runtime: Runtime = request.app.state.runtime
     return runtime
 

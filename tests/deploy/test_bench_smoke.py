@@ -45,3 +45,27 @@ def test_load_bench_prints_its_table_with_every_message_delivered(tmp_path: Path
     assert "all delivered: True" in out
     assert "| 20 idle sockets < 400 MB RSS |" in out
     assert (tmp_path / "latest.md").read_text(encoding="utf-8") in out
+
+
+def test_compare_bench_prints_every_floor_with_a_verdict(tmp_path: Path) -> None:
+    out = _run(
+        "compare.py",
+        *("--output", str(tmp_path / "compare.md")),
+        *("--seconds", "1", "--warmup", "0.5", "--rounds", "1", "--groups", "1"),
+        *("--latency-clients", "10", "--latency-seconds", "1", "--workers", "1"),
+        *("--history-size", "500", "--history-repeats", "5", "--history-seconds", "0.5"),
+        *("--idle-sockets", "10", "--idle-groups", "2", "--probes", "3"),
+    )
+
+    assert "| measure | ours | reference | ratio | floor | |" in out
+    for measure in (
+        "closed loop, msg/s",
+        "delivered to all 10 members exactly once | True | True |",
+        "send → ack p99 (p50), ms, 10 clients",
+        "send → delivery p99 (p50)",
+        "history page of 50, offset 450",
+        "REST GET /history",
+        "10 idle sockets, deflate offered",
+    ):
+        assert measure in out, measure
+    assert (tmp_path / "compare.md").read_text(encoding="utf-8") in out

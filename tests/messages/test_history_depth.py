@@ -1,0 +1,113 @@
+"""History at depth: `offset` is served as a seq bound (seq is gapless), giving the same
+pages `OFFSET` gave, and reading no more index rows than the page holds."""
+
+import itertools
+import json
+from typing import Any
+
+import asyncpg
+import httpx
+from sqlalchemy.dialects import postgresql
+
+from chat_server.messages.service import history_statement, page_bounds
+from tests.support.api import TestUser, private_chat, register
+from tests.support.db import plain_dsn
+
+SIZE = 3000
+
+
+async def big_chat(client: httpx.AsyncClient, database_url: str) -> tuple[TestUser, int]:
+    """A private chat of SIZE messages, written straight into the table (sending them one
+    by one would take minutes), with seq 1..SIZE and chats.last_seq to match."""
+    alice = await register(client, "Alice")
+    bob = await register(client, "Bob")
+    chat_id = await private_chat(client, alice, bob)
+    conn = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        await conn.execute(
+            """INSERT INTO messages (chat_id, sender_id, text, client_msg_id, seq)
+               SELECT $1, CASE WHEN n % 2 = 0 THEN $2::bigint ELSE $3::bigint END, 'm' || n,
+                      gen_random_uuid(), n
+               FROM generate_series(1, $4::int) AS n""",
+            chat_id,
+            alice.id,
+            bob.id,
+            SIZE,
+        )
+        await conn.execute("UPDATE chats SET last_seq = $2 WHERE id = $1", chat_id, SIZE)
+        await conn.execute("ANALYZE messages")
+    finally:
+        await conn.close()
+    return alice, chat_id
+
+
+async def offset_page(
+    conn: asyncpg.Connection,
+    chat_id: int,
+    limit: int,
+    offset: int,
+    after_seq: int | None,
+    before_seq: int | None,
+) -> list[int]:
+    """The page as the OFFSET query before this change read it."""
+    newest_first = before_seq is not None and after_seq is None
+    rows = await conn.fetch(
+        f"""SELECT seq FROM messages
+            WHERE chat_id = $1 AND ($2::bigint IS NULL OR seq > $2)
+              AND ($3::bigint IS NULL OR seq < $3)
+            ORDER BY seq {"DESC" if newest_first else "ASC"} OFFSET $4 LIMIT $5""",
+        chat_id,
+        after_seq,
+        before_seq,
+        offset,
+        limit,
+    )
+    return sorted(row["seq"] for row in rows)
+
+
+async def test_offset_with_after_and_before_seq_gives_the_offset_pages(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    alice, chat_id = await big_chat(client, database_url)
+    offsets = (0, 1, 49, 50, 1500, 2950, 2999, 3000, 10_000, 2**63 - 1)
+    afters = (None, 0, 10, 2990, 3000)
+    befores = (None, 1, 2, 51, 1600, 3001, 2**63 - 1)
+    conn = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        for offset, after, before in itertools.product(offsets, afters, befores):
+            params = {"limit": 50, "offset": offset}
+            if after is not None:
+                params["after_seq"] = after
+            if before is not None:
+                params["before_seq"] = before
+            response = await client.get(f"/history/{chat_id}", params=params, headers=alice.headers)
+            assert response.status_code == 200, (params, response.text)
+            got = [m["seq"] for m in response.json()]
+            want = await offset_page(conn, chat_id, 50, offset, after, before)
+            assert got == want, params
+            assert [m["text"] for m in response.json()] == [f"m{s}" for s in want]
+    finally:
+        await conn.close()
+
+
+def plan_nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    return [plan, *(n for child in plan.get("Plans", []) for n in plan_nodes(child))]
+
+
+async def test_a_deep_page_reads_only_its_rows_from_the_chat_seq_index(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    _, chat_id = await big_chat(client, database_url)
+    conn = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        for offset, before in ((2950, None), (1500, None), (0, SIZE - 1000)):
+            after, upper, newest_first = page_bounds(offset, None, before, SIZE)
+            stmt = history_statement(chat_id, 50, after, upper, newest_first)
+            sql = stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+            explained = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+            nodes = plan_nodes(json.loads(explained)[0]["Plan"])
+            scans = [n for n in nodes if n.get("Index Name") == "uq_messages_chat_id_seq"]
+            assert scans, nodes
+            assert all(n["Actual Rows"] <= 50 for n in nodes), nodes
+    finally:
+        await conn.close()
