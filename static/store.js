@@ -7,6 +7,8 @@ class ChatLog {
     this.pending = new Map(); // client_msg_id -> local message not acknowledged yet
     this.loaded = false; // the newest page of history has been fetched
     this.hasOlder = false; // more history exists before oldestSeq
+    this.maxPts = 0; // the highest pts seen in this chat (docs/protocol.md, "Catch-up")
+    this.resumePts = null; // maxPts when the connection dropped: the next catch-up starts here
   }
 
   get oldestSeq() {
@@ -53,7 +55,7 @@ function keepNewerCounters(fetched, local, log, myId) {
   const floor = Math.max(fetched.last_seq, watermark);
   let liveUnread = 0;
   for (const message of log?.confirmed.values() ?? []) {
-    if (message.seq > floor && message.sender_id !== myId) liveUnread += 1;
+    if (message.seq > floor && message.sender_id !== myId && !message.deleted) liveUnread += 1;
   }
   // Read past everything the row counted: only the live ones beyond the watermark are left.
   const counted = watermark >= fetched.last_seq ? 0 : fetched.unread_count;
@@ -285,7 +287,9 @@ class Store extends EventTarget {
 
   /**
    * Merge server messages into a chat's log. Returns the ones that were new to this page,
-   * so the caller can count unread messages without counting a message twice.
+   * so the caller can count unread messages without counting a message twice. A message
+   * this page holds in a newer state (a higher `pts`) is kept: a history page read before
+   * an edit can arrive after its `message_updated`.
    */
   addMessages(chatId, messages) {
     const log = this.log(chatId);
@@ -293,19 +297,84 @@ class Store extends EventTarget {
     for (const message of messages) {
       const known = log.confirmed.get(message.seq);
       if (!known) fresh.push(message);
+      log.maxPts = Math.max(log.maxPts, message.pts ?? 0);
+      if (message.sender_id === this.me?.id) log.pending.delete(message.client_msg_id);
+      if (known && (known.pts ?? 0) > (message.pts ?? 0)) continue;
       const isRead = known?.is_read || message.is_read || this.readByEveryone(message);
       log.confirmed.set(message.seq, { ...known, ...message, is_read: isRead });
-      if (message.sender_id === this.me?.id) log.pending.delete(message.client_msg_id);
+      if (known) this.requote(log, message);
     }
-    const chat = this.chats.get(chatId);
-    const newest = messages.reduce((a, b) => (b.seq > (a?.seq ?? 0) ? b : a), null);
-    if (chat && newest && newest.seq >= (chat.last_message?.seq ?? 0)) {
-      chat.last_message = newest;
-      chat.last_seq = Math.max(chat.last_seq ?? 0, newest.seq);
-      this.emit("chats");
-    }
+    this.updateLastMessage(chatId, messages);
     this.emit("messages", chatId);
     return fresh;
+  }
+
+  /**
+   * Messages changed after some `pts` (`message_updated`, an ack, a catch-up page). A
+   * message older than the loaded part of the log is not added (that would leave a gap in
+   * it; history brings it in its current state), but replies quoting it still follow it.
+   */
+  applyChanges(chatId, messages) {
+    const log = this.log(chatId);
+    const keep = [];
+    for (const message of messages) {
+      log.maxPts = Math.max(log.maxPts, message.pts ?? 0);
+      this.requote(log, message);
+      const known = log.confirmed.has(message.seq);
+      const oldest = log.oldestSeq;
+      if (known || (log.loaded && (oldest === null || message.seq > oldest))) keep.push(message);
+      else this.updateLastMessage(chatId, [message]);
+    }
+    this.addMessages(chatId, keep);
+  }
+
+  /** Replies quote their original as it is now: its edits, its deletion. */
+  requote(log, original) {
+    const text = original.deleted || original.text == null ? null : Array.from(original.text).slice(0, 100).join("");
+    for (const message of [...log.confirmed.values(), ...log.pending.values()]) {
+      if (message.reply_to?.seq === original.seq && message.reply_to.text !== text) {
+        message.reply_to = { ...message.reply_to, text };
+      }
+    }
+  }
+
+  /**
+   * The chat list shows the newest message that is not deleted (as GET /chats does): a
+   * deleted last message gives way to the one before it, if loaded (else the next chat
+   * list fetch brings it).
+   */
+  updateLastMessage(chatId, messages) {
+    const chat = this.chats.get(chatId);
+    if (!chat) return;
+    const last = chat.last_message;
+    let changed = false;
+    for (const message of messages) {
+      if (message.deleted) continue;
+      const current = chat.last_message;
+      if (!current || message.seq > current.seq || (message.seq === current.seq && (message.pts ?? 0) >= (current.pts ?? 0))) {
+        chat.last_message = message;
+        chat.last_seq = Math.max(chat.last_seq ?? 0, message.seq);
+        changed = true;
+      }
+    }
+    const deleted = messages.find((message) => message.deleted && message.seq === chat.last_message?.seq);
+    if (deleted) {
+      const log = this.logs.get(chatId);
+      const before = [...(log?.confirmed.values() ?? [])]
+        .filter((message) => !message.deleted && message.seq < deleted.seq)
+        .sort((a, b) => b.seq - a.seq)[0];
+      chat.last_message = before ?? null;
+      chat.last_seq = Math.max(chat.last_seq ?? 0, deleted.seq);
+      changed = true;
+    }
+    if (changed || chat.last_message !== last) this.emit("chats");
+  }
+
+  /** Highest pts per loaded chat, noted when the connection drops (kept until a catch-up ends). */
+  noteResumePoints() {
+    for (const log of this.logs.values()) {
+      if (log.loaded && log.resumePts === null) log.resumePts = log.maxPts;
+    }
   }
 
   addPending(message) {

@@ -5,6 +5,7 @@
 import { api } from "../api.js";
 import { request } from "../socket.js";
 import { store } from "../store.js";
+import { initActions, openActions, toggleReaction } from "./actions.js";
 import { initComposer, switchComposer } from "./composer.js";
 import { $ } from "./dom.js";
 import { container, renderList, resetMessages } from "./messages.js";
@@ -26,6 +27,7 @@ export function initChatView({ onBack, onInfo }) {
   $("#pane-back").addEventListener("click", onBack);
   $("#chat-info").addEventListener("click", () => onInfo(store.activeChatId));
   initComposer({ sent: () => renderMessages({ toBottom: true }) });
+  initActions();
 
   const messages = container();
   let scheduled = false;
@@ -244,7 +246,13 @@ export function renderMessages({ toBottom = false } = {}) {
   if (!chatId) return;
   const messages = container();
   const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
-  renderList(chatId, { unreadAfter: view.unreadAfter, rerender: () => renderMessages() });
+  renderList(chatId, {
+    unreadAfter: view.unreadAfter,
+    rerender: () => renderMessages(),
+    onQuote: (seq) => revealMessage(chatId, seq),
+    onActions: openActions,
+    onReact: toggleReaction,
+  });
   if (!view.ready) return;
   if (toBottom || atBottom) messages.scrollTop = messages.scrollHeight;
   markVisibleRead();

@@ -55,6 +55,14 @@ function toggleReaders(node) {
 
 let currentOptions = {};
 
+// What a bubble's buttons do; the open chat's view decides (the options of renderList).
+const bubbleHandlers = {
+  onToggleReaders: toggleReaders,
+  onQuote: (seq) => currentOptions.onQuote?.(seq),
+  onActions: (message, node, button) => currentOptions.onActions?.(message, node, button),
+  onReact: (message, emoji) => currentOptions.onReact?.(message, emoji),
+};
+
 /**
  * The nodes the list should hold, in order. `unreadAfter`: the read watermark when the
  * chat was opened (null: no divider); the divider goes above the first later message
@@ -87,7 +95,7 @@ function wantedNodes(chatId, { unreadAfter }) {
     if (breaks[i].newDay) wanted.push(daySeparator(message.created_at));
     if (breaks[i].divider) wanted.push(unreadDivider());
     const key = messageKey(message);
-    const node = reuse(key, () => createBubble(message, key, { onToggleReaders: toggleReaders }));
+    const node = reuse(key, () => createBubble(message, key, bubbleHandlers));
     updateBubble(node, message, {
       group,
       runStart: startsRun(i),
@@ -102,7 +110,9 @@ function wantedNodes(chatId, { unreadAfter }) {
 
 /**
  * Bring the DOM in line with the store (moving only the nodes that are out of place).
- * `options.rerender()` is called when the list itself changes what it shows.
+ * `options.rerender()` is called when the list itself changes what it shows;
+ * `options.onQuote(seq)`, `onActions(message, node, button)`, `onReact(message, emoji)`
+ * are the bubbles' buttons.
  */
 export function renderList(chatId, options) {
   currentOptions = options;
