@@ -7,6 +7,9 @@ class ChatLog {
     this.pending = new Map(); // client_msg_id -> local message not acknowledged yet
     this.loaded = false; // the newest page of history has been fetched
     this.hasOlder = false; // more history exists before oldestSeq
+    // The oldest seq a history page brought (1 for a chat that was empty): from here on the
+    // log holds every message, so a catch-up may add any seq at or above it, and none below.
+    this.floorSeq = null;
     this.maxPts = 0; // the highest pts seen in this chat (docs/protocol.md, "Catch-up")
     this.resumePts = null; // maxPts when the connection dropped: the next catch-up starts here
   }
@@ -321,8 +324,8 @@ class Store extends EventTarget {
       log.maxPts = Math.max(log.maxPts, message.pts ?? 0);
       this.requote(log, message);
       const known = log.confirmed.has(message.seq);
-      const oldest = log.oldestSeq;
-      if (known || (log.loaded && (oldest === null || message.seq > oldest))) keep.push(message);
+      const floor = log.floorSeq ?? log.oldestSeq;
+      if (known || (log.loaded && (floor === null || message.seq >= floor))) keep.push(message);
       else this.updateLastMessage(chatId, [message]);
     }
     this.addMessages(chatId, keep);

@@ -3,38 +3,17 @@
 // in a group I created). Every change goes to the server; the page shows it when the
 // answer (or the `message_updated` every tab receives) comes back.
 
-import { AckError, request } from "../socket.js";
+import { request } from "../socket.js";
 import { store } from "../store.js";
 import { startEdit, startReply } from "./composer.js";
 import { confirmDialog } from "./dialogs.js";
 import { $, el } from "./dom.js";
+import { explain, showNotice } from "./notice.js";
 
 // The server's allow-list, in its order.
 export const REACTIONS = ["👍", "👎", "❤️", "🔥", "😂", "😮", "😢", "🎉", "🙏", "👀"];
-const NOTICE_MS = 4000;
 
 let menu = null; // {node, bubble, button} of the open menu
-let noticeTimer = null;
-
-/** A short note at the bottom of the chat (a change the server refused, or offline). */
-export function showNotice(text) {
-  const notice = $("#action-notice");
-  notice.textContent = text;
-  notice.hidden = false;
-  clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => {
-    notice.hidden = true;
-  }, NOTICE_MS);
-}
-
-function explain(error) {
-  if (error instanceof AckError) {
-    if (error.code === "not_found") return "That message no longer exists.";
-    if (error.code === "rate_limited") return "Too many changes at once. Try again in a moment.";
-    return error.message;
-  }
-  return "You are offline. Try again when the connection is back.";
-}
 
 /** Send a change (`edit_message`, `delete_message`, `react`) and apply the answer. */
 export async function change(event, payload) {

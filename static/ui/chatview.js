@@ -8,7 +8,7 @@ import { store } from "../store.js";
 import { initActions, openActions, toggleReaction } from "./actions.js";
 import { initComposer, switchComposer } from "./composer.js";
 import { $ } from "./dom.js";
-import { container, renderList, resetMessages } from "./messages.js";
+import { container, initMessageKeys, renderList, resetMessages } from "./messages.js";
 import { lastSeen } from "./time.js";
 
 const PAGE_SIZE = 50;
@@ -28,6 +28,7 @@ export function initChatView({ onBack, onInfo }) {
   $("#chat-info").addEventListener("click", () => onInfo(store.activeChatId));
   initComposer({ sent: () => renderMessages({ toBottom: true }) });
   initActions();
+  initMessageKeys();
 
   const messages = container();
   let scheduled = false;
@@ -119,6 +120,7 @@ async function loadNewest(chatId, limit) {
   log.confirmed.clear();
   const page = pageOf(await api.history(chatId, { limit, beforeSeq }));
   log.loaded = true;
+  log.floorSeq = page.length > 0 ? page[0].seq : 1; // an empty page: nothing before beforeSeq
   store.addMessages(chatId, page);
 }
 
@@ -133,6 +135,7 @@ async function loadOlder(limit = PAGE_SIZE) {
     if (store.activeChatId !== chatId) return;
     const messages = container();
     const before = messages.scrollHeight;
+    if (page.length > 0) log.floorSeq = Math.min(log.floorSeq ?? Infinity, page[0].seq);
     store.addMessages(chatId, page);
     messages.scrollTop += messages.scrollHeight - before;
   } finally {

@@ -5,9 +5,10 @@
 
 import { draftOf, saveDraft } from "../drafts.js";
 import { queueMessage } from "../outbox.js";
-import { AckError, notify, request } from "../socket.js";
+import { notify, request } from "../socket.js";
 import { store } from "../store.js";
 import { $ } from "./dom.js";
+import { explain, showNotice } from "./notice.js";
 
 const TYPING_EVERY_MS = 3000;
 const MAX_TEXT = 4096;
@@ -91,18 +92,13 @@ async function saveEdit(text) {
     endMode();
     return;
   }
-  const box = input();
   try {
     const ack = await request("edit_message", { chat_id: editing.chatId, seq: editing.seq, text });
     store.applyChanges(editing.chatId, [ack.message]);
     if (mode === editing) endMode();
   } catch (error) {
-    if (mode !== editing) return;
-    const offline = !(error instanceof AckError);
-    box.setCustomValidity(
-      offline ? "You are offline. The message was not changed." : error.code === "not_found" ? "That message no longer exists." : error.message,
-    );
-    box.reportValidity();
+    // The edit stays in the box, to save again or cancel.
+    showNotice(explain(error, { offline: "You are offline. The message was not changed yet." }));
   }
 }
 
