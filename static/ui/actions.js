@@ -1,6 +1,6 @@
 // What can be done to a sent message (docs/protocol.md, "Message lifecycle"): a small
-// menu next to its bubble with a reaction bar, Reply, Edit (mine) and Delete (mine, or any
-// in a group I created). Every change goes to the server; the page shows it when the
+// menu next to its bubble with a reaction bar, Reply, Copy text, Edit (mine) and Delete
+// (mine, or any in a group I created). Every change goes to the server; the page shows it when the
 // answer (or the `message_updated` every tab receives) comes back.
 
 import { request } from "../socket.js";
@@ -106,6 +106,8 @@ export function openActions(message, bubble, button) {
     { class: "msg-menu", role: "group", "aria-label": "Message actions" },
     bar,
     item("Reply", "↩", () => startReply(message)),
+    // The menu takes the place of the browser's own (right click): copying stays possible.
+    navigator.clipboard ? item("Copy text", "⧉", () => navigator.clipboard.writeText(message.text).catch(() => {})) : null,
     mine ? item("Edit", "✎", () => startEdit(message)) : null,
     canDelete(message) ? item("Delete", "🗑", () => deleteMessage(message), "danger") : null,
   );

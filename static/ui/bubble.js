@@ -69,10 +69,11 @@ export function createBubble(message, key, { onToggleReaders, onQuote, onActions
     if (event.target.closest("a") || String(getSelection()).length > 0) return;
     if (node.querySelector(".seen-by")) onToggleReaders(node);
   });
-  // Right click, or a long press on a touch screen.
+  // Right click, or a long press on a touch screen (but the browser's own menu on links
+  // and selected text).
   node.addEventListener("contextmenu", (event) => {
     const message = shown.get(node);
-    if (!message?.seq || message.deleted || event.target.closest("a")) return;
+    if (!message?.seq || message.deleted || event.target.closest("a") || String(getSelection()).length > 0) return;
     event.preventDefault();
     onActions(message, node, more);
   });

@@ -8,8 +8,17 @@ import httpx
 from playwright.async_api import Locator, Page, expect
 
 from tests.e2e.conftest import OpenAs, Person, Screenshots
+from tests.e2e.test_web_accessibility import AXE, require_axe
 from tests.e2e.test_web_client_sync import go_offline, go_online
-from tests.e2e.ux import WIDE, both_widths, chat_item, composer, open_chat, start_private_chat
+from tests.e2e.ux import (
+    PHONE,
+    WIDE,
+    both_widths,
+    chat_item,
+    composer,
+    open_chat,
+    start_private_chat,
+)
 from tests.support.api import TestUser
 
 PRESSED = "aria-pressed"
@@ -32,6 +41,27 @@ async def post(
     return message
 
 
+async def no_serious_problems(page: Page, *selectors: str) -> None:
+    """axe-core finds no serious or critical problem in these parts of the page (the rest
+    is test_web_accessibility.py's), at desktop and phone width."""
+    require_axe()
+    if not await page.evaluate("typeof window.axe !== 'undefined'"):
+        await page.add_script_tag(path=str(AXE))
+    size = page.viewport_size
+    for viewport in (WIDE, PHONE):
+        await page.set_viewport_size(viewport)
+        violations = await page.evaluate(
+            "(include) => axe.run({include}, {resultTypes: ['violations']})"
+            ".then((result) => result.violations"
+            ".filter((v) => ['serious', 'critical'].includes(v.impact))"
+            ".map((v) => `${v.id}: ${v.nodes.map((n) => n.target).join(' ')}`))",
+            [[selector] for selector in selectors],
+        )
+        assert violations == [], f"at {viewport['width']}px: {violations}"
+    if size:
+        await page.set_viewport_size(size)
+
+
 async def open_menu(person: Person, bubble: Locator) -> Locator:
     """Hover the bubble, press its ⋯ button: the actions menu."""
     await bubble.hover()
@@ -48,7 +78,9 @@ async def test_a_reply_quotes_its_message_for_both_and_the_quote_leads_to_it(
     alice = await open_as("Alice", viewport=WIDE)
     chat_id = await start_private_chat(api, alice.user, bob.user)
     original = await post(api, alice.user, chat_id, "Where shall we meet?")
-    for number in range(60):  # more than a page: Alice's page opens without the original
+    for number in range(
+        50
+    ):  # a page: Alice's page opens without the original: Alice's page opens without the original
         last = await post(api, alice.user, chat_id, f"filler {number}")
     read = await api.post(
         f"/chats/{chat_id}/read", json={"seq": last["seq"]}, headers=alice.user.headers
@@ -58,6 +90,7 @@ async def test_a_reply_quotes_its_message_for_both_and_the_quote_leads_to_it(
     await open_chat(bob, "Alice")  # at his first unread message: the question
     menu = await open_menu(bob, msg(bob.page, "Where shall we meet?"))
     await both_widths(shot, bob, "actions-menu")
+    await no_serious_problems(bob.page, ".msg-menu")
     await menu.get_by_role("button", name="Reply").click()
     await expect(menu).to_have_count(0)
     context = bob.page.locator("#composer-context")
@@ -66,6 +99,7 @@ async def test_a_reply_quotes_its_message_for_both_and_the_quote_leads_to_it(
     await expect(composer(bob.page)).to_be_focused()
     await composer(bob.page).fill("At the station")
     await both_widths(shot, bob, "replying")
+    await no_serious_problems(bob.page, "#composer-context", "#composer")
     await composer(bob.page).press("Enter")
     await expect(context).to_be_hidden()
     reply = msg(bob.page, "At the station")
@@ -107,8 +141,10 @@ async def test_an_edit_shows_edited_live_and_updates_replies_quoting_it(
     await post(api, bob.user, chat_id, "OK", reply_to_seq=seq)
     await expect(msg(alice.page, "OK").locator(".quote")).to_contain_text("Meet at 10")
 
-    # Bob cannot edit Alice's message: his menu has Reply but no Edit (and no Delete).
-    menu = await open_menu(bob, msg(bob.page, "Meet at 10"))
+    # Bob cannot edit Alice's message: his menu (a right click opens it too) has Reply but
+    # no Edit (and no Delete).
+    await msg(bob.page, "Meet at 10").click(button="right")
+    menu = bob.page.get_by_role("group", name="Message actions")
     await expect(menu.get_by_role("button", name="Reply")).to_be_visible()
     await expect(menu.get_by_role("button", name="Edit")).to_have_count(0)
     await expect(menu.get_by_role("button", name="Delete")).to_have_count(0)
@@ -220,6 +256,7 @@ async def test_reaction_chips_count_live_show_mine_and_toggle(
         await expect(chip[person.user.name]).to_have_text("👍 2")
         await expect(chip[person.user.name]).to_have_attribute(PRESSED, "true")
     await both_widths(shot, bob, "reactions")
+    await no_serious_problems(bob.page, "#messages .msg")
 
     await chip["Alice"].click()  # and takes mine back
     await expect(chip["Bob"]).to_have_text("👍 1")
@@ -227,12 +264,26 @@ async def test_reaction_chips_count_live_show_mine_and_toggle(
     await expect(chip["Alice"]).to_have_attribute(PRESSED, "false")
     await expect(chip["Bob"]).to_have_attribute(PRESSED, "true")
 
-    # One reaction each: Bob's ❤️ replaces his 👍.
-    menu = await open_menu(bob, msg(bob.page, "Lunch at noon?"))
+    # One reaction each: Bob's ❤️ replaces his 👍, all from the keyboard. The newest
+    # message's ⋯ is the one in the Tab order; the menu starts at the first reaction.
+    page = bob.page
+    more = msg(page, "Lunch at noon?").get_by_role("button", name="Message actions")
+    await expect(more).to_have_attribute("tabindex", "0")
+    await more.focus()
+    await page.keyboard.press("Enter")
+    menu = page.get_by_role("group", name="Message actions")
+    await expect(menu.get_by_role("button", name="React with 👍")).to_be_focused()
     await expect(menu.get_by_role("button", name="React with 👍")).to_have_attribute(
         PRESSED, "true"
     )
-    await menu.get_by_role("button", name="React with ❤️").click()
+    await page.keyboard.press("Escape")
+    await expect(menu).to_have_count(0)
+    await expect(more).to_be_focused()
+    await page.keyboard.press("Enter")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Tab")
+    await expect(menu.get_by_role("button", name="React with ❤️")).to_be_focused()
+    await page.keyboard.press("Enter")
     for person in (alice, bob):
         await expect(chip[person.user.name]).to_have_count(1)
         await expect(chip[person.user.name]).to_have_text("❤️ 1")
@@ -262,6 +313,11 @@ async def test_changes_made_while_offline_show_after_the_reconnect_without_a_rel
     ]:
         assert response.status_code == 200, response.text
     await post(api, alice.user, chat_id, "Sent while you were away")
+    # A change tried while offline is not shown as done.
+    menu = await open_menu(bob, msg(bob.page, "Keep this"))
+    await menu.get_by_role("button", name="React with 👀").click()
+    await expect(bob.page.locator("#action-notice")).to_contain_text("You are offline")
+    await expect(msg(bob.page, "Keep this").locator(".reaction")).to_have_count(0)
     await go_online(bob)
 
     page = bob.page
