@@ -107,7 +107,7 @@ export function openActions(message, bubble, button) {
     bar,
     item("Reply", "↩", () => startReply(message)),
     // The menu takes the place of the browser's own (right click): copying stays possible.
-    navigator.clipboard ? item("Copy text", "⧉", () => navigator.clipboard.writeText(message.text).catch(() => {})) : null,
+    navigator.clipboard ? item("Copy text", "📋", () => navigator.clipboard.writeText(message.text).catch(() => {})) : null,
     mine ? item("Edit", "✎", () => startEdit(message)) : null,
     canDelete(message) ? item("Delete", "🗑", () => deleteMessage(message), "danger") : null,
   );

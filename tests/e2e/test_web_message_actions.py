@@ -78,9 +78,8 @@ async def test_a_reply_quotes_its_message_for_both_and_the_quote_leads_to_it(
     alice = await open_as("Alice", viewport=WIDE)
     chat_id = await start_private_chat(api, alice.user, bob.user)
     original = await post(api, alice.user, chat_id, "Where shall we meet?")
-    for number in range(
-        50
-    ):  # a page: Alice's page opens without the original: Alice's page opens without the original
+    # A page of them: Alice's page opens without the original.
+    for number in range(50):
         last = await post(api, alice.user, chat_id, f"filler {number}")
     read = await api.post(
         f"/chats/{chat_id}/read", json={"seq": last["seq"]}, headers=alice.user.headers
