@@ -53,7 +53,8 @@ class ChatLog {
  */
 function keepNewerCounters(fetched, local, log, myId) {
   const fetchedSeq = fetched.last_message?.seq ?? 0;
-  const localSeq = local.last_message?.seq ?? 0;
+  // A deleted message stands in only until the server names the one before it.
+  const localSeq = local.last_message?.deleted ? 0 : (local.last_message?.seq ?? 0);
   const watermark = Math.max(fetched.last_read_seq, local.last_read_seq ?? 0);
   const floor = Math.max(fetched.last_seq, watermark);
   let liveUnread = 0;
@@ -344,7 +345,7 @@ class Store extends EventTarget {
   /**
    * The chat list shows the newest message that is not deleted (as GET /chats does): a
    * deleted last message gives way to the one before it, if loaded (else the next chat
-   * list fetch brings it).
+   * list fetch brings it; app.js asks for one).
    */
   updateLastMessage(chatId, messages) {
     const chat = this.chats.get(chatId);
@@ -366,7 +367,8 @@ class Store extends EventTarget {
       const before = [...(log?.confirmed.values() ?? [])]
         .filter((message) => !message.deleted && message.seq < deleted.seq)
         .sort((a, b) => b.seq - a.seq)[0];
-      chat.last_message = before ?? null;
+      // Not loaded: the tombstone stands in ("Message deleted") until the chat list is fetched again.
+      chat.last_message = before ?? deleted;
       chat.last_seq = Math.max(chat.last_seq ?? 0, deleted.seq);
       changed = true;
     }

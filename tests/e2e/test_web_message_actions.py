@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 from playwright.async_api import Locator, Page, expect
 
-from tests.e2e.conftest import OpenAs, Person, Screenshots
+from tests.e2e.conftest import OpenAs, Person, Screenshots, register_user
 from tests.e2e.test_web_accessibility import AXE, require_axe
 from tests.e2e.test_web_client_sync import go_offline, go_online
 from tests.e2e.ux import (
@@ -292,11 +292,11 @@ async def test_changes_made_while_offline_show_after_the_reconnect_without_a_rel
     open_as: OpenAs, api: httpx.AsyncClient, shot: Screenshots
 ) -> None:
     bob = await open_as("Bob", viewport=WIDE)
-    alice = await open_as("Alice", viewport=WIDE)
-    chat_id = await start_private_chat(api, alice.user, bob.user)
-    keep = await post(api, alice.user, chat_id, "Keep this")
-    change = await post(api, alice.user, chat_id, "Change this")
-    drop = await post(api, alice.user, chat_id, "Drop this")
+    alice = await register_user(api, "Alice")  # her changes go over REST
+    chat_id = await start_private_chat(api, alice, bob.user)
+    keep = await post(api, alice, chat_id, "Keep this")
+    change = await post(api, alice, chat_id, "Change this")
+    drop = await post(api, alice, chat_id, "Drop this")
     await post(api, bob.user, chat_id, "Why?", reply_to_seq=drop["seq"])
     await open_chat(bob, "Alice")
     await expect(msg(bob.page, "Why?").locator(".quote")).to_contain_text("Drop this")
@@ -304,19 +304,30 @@ async def test_changes_made_while_offline_show_after_the_reconnect_without_a_rel
 
     await go_offline(bob)
     base = f"/chats/{chat_id}/messages"
-    headers = alice.user.headers
+    headers = alice.headers
     for response in [
         await api.patch(f"{base}/{change['seq']}", json={"text": "Changed"}, headers=headers),
         await api.delete(f"{base}/{drop['seq']}", headers=headers),
         await api.put(f"{base}/{keep['seq']}/reaction", json={"emoji": "🎉"}, headers=headers),
     ]:
         assert response.status_code == 200, response.text
-    await post(api, alice.user, chat_id, "Sent while you were away")
+    await post(api, alice, chat_id, "Sent while you were away")
     # A change tried while offline is not shown as done.
     menu = await open_menu(bob, msg(bob.page, "Keep this"))
     await menu.get_by_role("button", name="React with 👀").click()
     await expect(bob.page.locator("#action-notice")).to_contain_text("You are offline")
     await expect(msg(bob.page, "Keep this").locator(".reaction")).to_have_count(0)
+    # A reply written offline waits in the outbox and goes out as a reply.
+    await (
+        (await open_menu(bob, msg(bob.page, "Keep this")))
+        .get_by_role("button", name="Reply")
+        .click()
+    )
+    await composer(bob.page).fill("Written offline")
+    await composer(bob.page).press("Enter")
+    queued = msg(bob.page, "Written offline")
+    await expect(queued).to_have_attribute("data-status", "pending")
+    await expect(queued.locator(".quote")).to_contain_text("Keep this")
     await go_online(bob)
 
     page = bob.page
@@ -328,4 +339,8 @@ async def test_changes_made_while_offline_show_after_the_reconnect_without_a_rel
     await expect(msg(page, "Keep this").locator(".reaction")).to_have_text("🎉 1")
     await expect(msg(page, "Why?").locator(".quote")).to_contain_text("Deleted message")
     assert await page.evaluate("window.notReloaded") is True
+    await expect(msg(page, "Written offline")).to_have_attribute("data-status", "sent")
+    history = await api.get(f"/history/{chat_id}", headers=headers)
+    sent = next(m for m in history.json() if m["text"] == "Written offline")
+    assert sent["reply_to"]["seq"] == keep["seq"]
     await both_widths(shot, bob, "caught-up")
