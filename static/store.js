@@ -12,6 +12,7 @@ class ChatLog {
     this.floorSeq = null;
     this.maxPts = 0; // the highest pts seen in this chat (docs/protocol.md, "Catch-up")
     this.resumePts = null; // maxPts when the connection dropped: the next catch-up starts here
+    this.early = null; // while the first page loads: changes that arrive meanwhile, seq -> message
   }
 
   get oldestSeq() {
@@ -24,18 +25,6 @@ class ChatLog {
     let newest = 0;
     for (const seq of this.confirmed.keys()) newest = Math.max(newest, seq);
     return newest;
-  }
-
-  /**
-   * The highest seq up to which the messages run without a gap from the oldest one (0 when
-   * there are none). A live message or an ack can land beyond a gap, so the catch-up after
-   * a reconnect starts here rather than from newestSeq.
-   */
-  get contiguousSeq() {
-    let seq = this.oldestSeq;
-    if (seq === null) return 0;
-    while (this.confirmed.has(seq + 1)) seq += 1;
-    return seq;
   }
 
   /** Confirmed messages by seq, then pending ones in the order they were written. */
@@ -328,6 +317,8 @@ class Store extends EventTarget {
       const floor = log.floorSeq ?? log.oldestSeq;
       if (known || (log.loaded && (floor === null || message.seq >= floor))) keep.push(message);
       else this.updateLastMessage(chatId, [message]);
+      // The page in flight may have been read before this change: apply it after the page.
+      if (!log.loaded && log.early) log.early.set(message.seq, message);
     }
     this.addMessages(chatId, keep);
   }

@@ -118,10 +118,21 @@ async function loadNewest(chatId, limit) {
   // Live messages kept before the first load may be far older than this page: drop them,
   // so the loaded messages run without gaps (ones arriving during the fetch are newer).
   log.confirmed.clear();
-  const page = pageOf(await api.history(chatId, { limit, beforeSeq }));
+  log.early = new Map();
+  let page;
+  try {
+    page = pageOf(await api.history(chatId, { limit, beforeSeq }));
+  } catch (error) {
+    log.early = null;
+    throw error;
+  }
   log.loaded = true;
   log.floorSeq = page.length > 0 ? page[0].seq : 1; // an empty page: nothing before beforeSeq
   store.addMessages(chatId, page);
+  // Edits, deletions and reactions that arrived during the fetch (the newer pts wins).
+  const early = [...log.early.values()];
+  log.early = null;
+  if (early.length > 0) store.applyChanges(chatId, early);
 }
 
 /** Load the page before the oldest loaded message, keeping what is on screen in place. */

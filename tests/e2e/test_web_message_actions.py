@@ -1,13 +1,22 @@
 """Reply, edit, delete for everyone and reactions on the page (issue 11): two people in two
 browser contexts, each change shown live to the other, and caught up after going offline."""
 
+import asyncio
 import re
 from typing import Any
 
 import httpx
 from playwright.async_api import Locator, Page, expect
 
-from tests.e2e.conftest import OpenAs, Person, Screenshots, register_user
+from tests.e2e.conftest import (
+    HeldAnswers,
+    OpenAs,
+    Person,
+    Screenshots,
+    SocketGate,
+    register_user,
+    socket_event,
+)
 from tests.e2e.test_web_accessibility import AXE, require_axe
 from tests.e2e.test_web_client_sync import go_offline, go_online
 from tests.e2e.ux import (
@@ -344,3 +353,37 @@ async def test_changes_made_while_offline_show_after_the_reconnect_without_a_rel
     sent = next(m for m in history.json() if m["text"] == "Written offline")
     assert sent["reply_to"]["seq"] == keep["seq"]
     await both_widths(shot, bob, "caught-up")
+
+
+async def test_an_edit_that_arrives_while_the_history_loads_is_kept(
+    open_as: OpenAs, api: httpx.AsyncClient
+) -> None:
+    alice = await register_user(api, "Alice")
+    updated = asyncio.Event()
+
+    def passes_on(frame: str) -> bool:
+        """Holds nothing; notes when the edit's message_updated goes to the page."""
+        if socket_event("message_updated")(frame):
+            updated.set()
+        return False
+
+    bob = await open_as("Bob", gate=SocketGate(holds=passes_on))
+    chat_id = await start_private_chat(api, alice, bob.user)
+    first = await post(api, alice, chat_id, "Before the edit")
+    await post(api, alice, chat_id, "Something else")
+    # The history is read before the edit but reaches the page after its message_updated.
+    history = HeldAnswers()
+    await bob.page.route(f"**/history/{chat_id}**", history)
+    await chat_item(bob.page, "Alice").click()
+    await history.wait_until_answered()
+    response = await api.patch(
+        f"/chats/{chat_id}/messages/{first['seq']}",
+        json={"text": "After the edit"},
+        headers=alice.headers,
+    )
+    assert response.status_code == 200, response.text
+    await asyncio.wait_for(updated.wait(), timeout=10)
+    await bob.page.evaluate("() => new Promise((resolve) => setTimeout(resolve, 0))")
+    history.release()
+    await expect(msg(bob.page, "After the edit").locator(".edited")).to_be_visible()
+    await expect(msg(bob.page, "Before the edit")).to_have_count(0)
