@@ -135,6 +135,19 @@ export function initComposer({ sent }) {
     event.preventDefault();
     submit();
   });
+  // The message being answered or edited changed meanwhile (in another tab, by someone else).
+  store.on("messages", (chatId) => {
+    if (!mode || mode.chatId !== chatId) return;
+    const current = store.logs.get(chatId)?.confirmed.get(mode.kind === "edit" ? mode.seq : mode.quote.seq);
+    if (!current) return;
+    if (mode.kind === "edit" && current.deleted) {
+      endMode();
+      showNotice("The message was deleted.");
+    } else if (mode.kind === "reply" && quoteText(current) !== mode.quote.text) {
+      mode.quote = { ...mode.quote, text: quoteText(current) };
+      renderContext();
+    }
+  });
   // A reload or a closed tab keeps what was typed.
   window.addEventListener("pagehide", () => saveDraft(draftChatId, draftText()));
   updateSendButton();

@@ -222,11 +222,12 @@ async def test_deleting_for_everyone_leaves_a_tombstone_for_both_and_the_list_mo
     await expect(dialog).to_be_hidden()
     await expect(msg(alice.page, "Oops, wrong chat")).to_be_visible()
 
-    await (
-        (await open_menu(alice, msg(alice.page, "Oops, wrong chat")))
-        .get_by_role("button", name="Delete")
-        .click()
-    )
+    # Bob starts to fix it; Alice deletes it meanwhile.
+    menu = await open_menu(bob, msg(bob.page, "Oops, wrong chat"))
+    await menu.get_by_role("button", name="Edit").click()
+    await expect(composer(bob.page)).to_have_value("Oops, wrong chat")
+    menu = await open_menu(alice, msg(alice.page, "Oops, wrong chat"))
+    await menu.get_by_role("button", name="Delete").click()
     await both_widths(shot, alice, "confirm-delete")
     await dialog.get_by_role("button", name="Delete").click()
     for person in (alice, bob):
@@ -237,6 +238,9 @@ async def test_deleting_for_everyone_leaves_a_tombstone_for_both_and_the_list_mo
         await expect(tombstone.locator(".reactions")).to_be_hidden()
         await expect(tombstone.get_by_role("button", name="Message actions")).to_be_hidden()
     await expect(chat_item(bob.page, "Team")).to_contain_text("Alice: Hello team")
+    await expect(bob.page.locator("#composer-context")).to_be_hidden()
+    await expect(bob.page.locator("#action-notice")).to_have_text("The message was deleted.")
+    await expect(composer(bob.page)).to_have_value("")
     await expect(chat_item(alice.page, "Team")).to_contain_text("You: Hello team")
     await both_widths(shot, bob, "deleted-live")
 
