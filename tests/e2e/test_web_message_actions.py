@@ -391,3 +391,23 @@ async def test_an_edit_that_arrives_while_the_history_loads_is_kept(
     history.release()
     await expect(msg(bob.page, "After the edit").locator(".edited")).to_be_visible()
     await expect(msg(bob.page, "Before the edit")).to_have_count(0)
+
+
+async def test_on_a_touch_screen_the_actions_button_is_always_shown_and_a_tap_opens_it(
+    open_as: OpenAs, api: httpx.AsyncClient, shot: Screenshots
+) -> None:
+    alice = await register_user(api, "Alice")
+    bob = await open_as("Bob", viewport=PHONE, has_touch=True, is_mobile=True)
+    chat_id = await start_private_chat(api, alice, bob.user)
+    await post(api, alice, chat_id, "Tap the dots")
+    await open_chat(bob, "Alice")
+    more = msg(bob.page, "Tap the dots").get_by_role("button", name="Message actions")
+    await expect(more).to_be_visible()
+    assert float(await more.evaluate("node => getComputedStyle(node).opacity")) > 0.5
+    await more.tap()
+    menu = bob.page.get_by_role("group", name="Message actions")
+    await expect(menu).to_be_in_viewport(ratio=1)
+    await shot(bob, "touch-menu")
+    await menu.get_by_role("button", name="React with 🔥").tap()
+    await expect(msg(bob.page, "Tap the dots").locator(".reaction")).to_have_text("🔥 1")
+    await shot(bob, "touch-reacted")
