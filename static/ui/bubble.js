@@ -150,7 +150,7 @@ function updateQuote(quote, replyTo) {
   text.textContent = replyTo.text ?? "Deleted message";
   text.classList.toggle("gone", replyTo.text === null || replyTo.text === undefined);
   quote.className = `quote name-${Math.abs(replyTo.sender_id) % NAME_COLOURS}`;
-  quote.setAttribute("aria-label", `Reply to ${name}: ${replyTo.text ?? "Deleted message"}. Show the message`);
+  quote.setAttribute("aria-label", `In reply to ${name}: ${replyTo.text ?? "Deleted message"} (go to the message)`);
 }
 
 /** Chips "👍 2" under the text; mine pressed. Rebuilt only when they changed. */
