@@ -106,17 +106,21 @@ function loadMissingNames() {
   }
 }
 
-/** Fetch what arrived in a chat while this page was not listening. */
+/**
+ * Fetch what changed in a chat while this page was not listening: `sync {after_pts}` gives
+ * every message sent, edited, deleted or reacted to since the highest `pts` this page had
+ * seen when the connection dropped (not since the highest now: a live event may already
+ * have arrived beyond the gap). New messages are changes too, so this replaces the
+ * `after_seq` catch-up.
+ */
 async function syncChat(chatId) {
   const log = store.logs.get(chatId);
   if (!log?.loaded) return;
-  // From the end of the gapless part: a message acked or received since the drop may
-  // already sit beyond the gap.
-  let afterSeq = log.contiguousSeq;
+  let afterPts = log.resumePts ?? log.maxPts;
   for (;;) {
     let page;
     try {
-      page = (await request("sync", { chat_id: chatId, after_seq: afterSeq, limit: SYNC_LIMIT })).messages ?? [];
+      page = (await request("sync", { chat_id: chatId, after_pts: afterPts, limit: SYNC_LIMIT })).messages ?? [];
     } catch (error) {
       // Removed from the group (or it was deleted) while this page was offline.
       if (error instanceof AckError && error.code === "not_found") leaveChat(chatId);
@@ -124,10 +128,11 @@ async function syncChat(chatId) {
       return;
     }
     if (store.logs.get(chatId) !== log) return; // left meanwhile
-    store.addMessages(chatId, page);
-    if (page.length < SYNC_LIMIT) return;
-    afterSeq = page[page.length - 1].seq;
+    store.applyChanges(chatId, page);
+    if (page.length < SYNC_LIMIT) break;
+    afterPts = page[page.length - 1].pts;
   }
+  log.resumePts = null;
 }
 
 /** The chat is no longer mine: drop it, and close it if it is on screen. */
@@ -184,6 +189,14 @@ const serverEvents = {
       store.emit("chats");
       markVisibleRead(); // an open, focused chat reads it right away
     }
+  },
+  message_updated(message) {
+    // An edit, a deletion or a reaction: every tab of every member applies it (older pts
+    // than the page holds are ignored by the store).
+    if (!store.chats.has(message.chat_id)) return;
+    store.applyChanges(message.chat_id, [message]);
+    // A deleted message leaves the unread count and may have been the list's last one.
+    if (message.deleted) refreshSoon();
   },
   messages_read: (payload) => store.markRead(payload),
   read_receipt: (payload) => store.applyReadReceipt(payload),
@@ -268,6 +281,7 @@ function wire() {
     }),
   );
   store.on("connection", () => {
+    if (!store.connected) store.noteResumePoints();
     if (store.me) store.setPresence({ user_id: store.me.id, online: store.connected });
     $("#offline-banner").hidden = store.connected || !store.me;
     $("#connection-state").textContent = store.connected ? "online" : "offline, reconnecting…";

@@ -33,8 +33,8 @@ function loadSaved() {
  */
 function save(finished = []) {
   const merged = new Map(loadSaved().map((item) => [item.client_msg_id, item]));
-  for (const { chat_id, text, client_msg_id, created_at } of queue) {
-    merged.set(client_msg_id, { chat_id, text, client_msg_id, created_at });
+  for (const { chat_id, text, client_msg_id, created_at, reply_to_seq, reply_to } of queue) {
+    merged.set(client_msg_id, { chat_id, text, client_msg_id, created_at, reply_to_seq, reply_to });
   }
   for (const clientMsgId of finished) merged.delete(clientMsgId);
   localStorage.setItem(storageKey(), JSON.stringify([...merged.values()]));
@@ -46,9 +46,19 @@ function track(item) {
   store.addPending(message);
 }
 
-/** Put a new message in the outbox and start sending. */
-export function queueMessage(chatId, text) {
-  track({ chat_id: chatId, text, client_msg_id: uuid4(), created_at: new Date().toISOString() });
+/**
+ * Put a new message in the outbox and start sending. `replyTo`: the quote of the message
+ * it answers ({seq, sender_id, text}), kept with it through reloads and resends.
+ */
+export function queueMessage(chatId, text, replyTo = null) {
+  track({
+    chat_id: chatId,
+    text,
+    client_msg_id: uuid4(),
+    created_at: new Date().toISOString(),
+    reply_to_seq: replyTo?.seq ?? null,
+    reply_to: replyTo,
+  });
   save();
   pump();
 }
@@ -77,6 +87,8 @@ export async function pump() {
         text: message.text,
         client_msg_id: message.client_msg_id,
       };
+      // The same reply_to_seq on every try: the server compares it on a repeat.
+      if (message.reply_to_seq) payload.reply_to_seq = message.reply_to_seq;
       try {
         const ack = await request("send_message", payload);
         store.addMessages(message.chat_id, [ack.message]);

@@ -7,6 +7,12 @@ class ChatLog {
     this.pending = new Map(); // client_msg_id -> local message not acknowledged yet
     this.loaded = false; // the newest page of history has been fetched
     this.hasOlder = false; // more history exists before oldestSeq
+    // The oldest seq a history page brought (1 for a chat that was empty): from here on the
+    // log holds every message, so a catch-up may add any seq at or above it, and none below.
+    this.floorSeq = null;
+    this.maxPts = 0; // the highest pts seen in this chat (docs/protocol.md, "Catch-up")
+    this.resumePts = null; // maxPts when the connection dropped: the next catch-up starts here
+    this.early = null; // while the first page loads: changes that arrive meanwhile, seq -> message
   }
 
   get oldestSeq() {
@@ -19,18 +25,6 @@ class ChatLog {
     let newest = 0;
     for (const seq of this.confirmed.keys()) newest = Math.max(newest, seq);
     return newest;
-  }
-
-  /**
-   * The highest seq up to which the messages run without a gap from the oldest one (0 when
-   * there are none). A live message or an ack can land beyond a gap, so the catch-up after
-   * a reconnect starts here rather than from newestSeq.
-   */
-  get contiguousSeq() {
-    let seq = this.oldestSeq;
-    if (seq === null) return 0;
-    while (this.confirmed.has(seq + 1)) seq += 1;
-    return seq;
   }
 
   /** Confirmed messages by seq, then pending ones in the order they were written. */
@@ -48,12 +42,13 @@ class ChatLog {
  */
 function keepNewerCounters(fetched, local, log, myId) {
   const fetchedSeq = fetched.last_message?.seq ?? 0;
-  const localSeq = local.last_message?.seq ?? 0;
+  // A deleted message stands in only until the server names the one before it.
+  const localSeq = local.last_message?.deleted ? 0 : (local.last_message?.seq ?? 0);
   const watermark = Math.max(fetched.last_read_seq, local.last_read_seq ?? 0);
   const floor = Math.max(fetched.last_seq, watermark);
   let liveUnread = 0;
   for (const message of log?.confirmed.values() ?? []) {
-    if (message.seq > floor && message.sender_id !== myId) liveUnread += 1;
+    if (message.seq > floor && message.sender_id !== myId && !message.deleted) liveUnread += 1;
   }
   // Read past everything the row counted: only the live ones beyond the watermark are left.
   const counted = watermark >= fetched.last_seq ? 0 : fetched.unread_count;
@@ -285,7 +280,9 @@ class Store extends EventTarget {
 
   /**
    * Merge server messages into a chat's log. Returns the ones that were new to this page,
-   * so the caller can count unread messages without counting a message twice.
+   * so the caller can count unread messages without counting a message twice. A message
+   * this page holds in a newer state (a higher `pts`) is kept: a history page read before
+   * an edit can arrive after its `message_updated`.
    */
   addMessages(chatId, messages) {
     const log = this.log(chatId);
@@ -293,19 +290,87 @@ class Store extends EventTarget {
     for (const message of messages) {
       const known = log.confirmed.get(message.seq);
       if (!known) fresh.push(message);
+      log.maxPts = Math.max(log.maxPts, message.pts ?? 0);
+      if (message.sender_id === this.me?.id) log.pending.delete(message.client_msg_id);
+      if (known && (known.pts ?? 0) > (message.pts ?? 0)) continue;
       const isRead = known?.is_read || message.is_read || this.readByEveryone(message);
       log.confirmed.set(message.seq, { ...known, ...message, is_read: isRead });
-      if (message.sender_id === this.me?.id) log.pending.delete(message.client_msg_id);
+      if (known) this.requote(log, message);
     }
-    const chat = this.chats.get(chatId);
-    const newest = messages.reduce((a, b) => (b.seq > (a?.seq ?? 0) ? b : a), null);
-    if (chat && newest && newest.seq >= (chat.last_message?.seq ?? 0)) {
-      chat.last_message = newest;
-      chat.last_seq = Math.max(chat.last_seq ?? 0, newest.seq);
-      this.emit("chats");
-    }
+    this.updateLastMessage(chatId, messages);
     this.emit("messages", chatId);
     return fresh;
+  }
+
+  /**
+   * Messages changed after some `pts` (`message_updated`, an ack, a catch-up page). A
+   * message older than the loaded part of the log is not added (that would leave a gap in
+   * it; history brings it in its current state), but replies quoting it still follow it.
+   */
+  applyChanges(chatId, messages) {
+    const log = this.log(chatId);
+    const keep = [];
+    for (const message of messages) {
+      log.maxPts = Math.max(log.maxPts, message.pts ?? 0);
+      this.requote(log, message);
+      const known = log.confirmed.has(message.seq);
+      const floor = log.floorSeq ?? log.oldestSeq;
+      if (known || (log.loaded && (floor === null || message.seq >= floor))) keep.push(message);
+      else this.updateLastMessage(chatId, [message]);
+      // The page in flight may have been read before this change: apply it after the page.
+      if (!log.loaded && log.early) log.early.set(message.seq, message);
+    }
+    this.addMessages(chatId, keep);
+  }
+
+  /** Replies quote their original as it is now: its edits, its deletion. */
+  requote(log, original) {
+    const text = original.deleted || original.text == null ? null : Array.from(original.text).slice(0, 100).join("");
+    for (const message of [...log.confirmed.values(), ...log.pending.values()]) {
+      if (message.reply_to?.seq === original.seq && message.reply_to.text !== text) {
+        message.reply_to = { ...message.reply_to, text };
+      }
+    }
+  }
+
+  /**
+   * The chat list shows the newest message that is not deleted (as GET /chats does): a
+   * deleted last message gives way to the one before it, if loaded (else the next chat
+   * list fetch brings it; app.js asks for one).
+   */
+  updateLastMessage(chatId, messages) {
+    const chat = this.chats.get(chatId);
+    if (!chat) return;
+    const last = chat.last_message;
+    let changed = false;
+    for (const message of messages) {
+      if (message.deleted) continue;
+      const current = chat.last_message;
+      if (!current || message.seq > current.seq || (message.seq === current.seq && (message.pts ?? 0) >= (current.pts ?? 0))) {
+        chat.last_message = message;
+        chat.last_seq = Math.max(chat.last_seq ?? 0, message.seq);
+        changed = true;
+      }
+    }
+    const deleted = messages.find((message) => message.deleted && message.seq === chat.last_message?.seq);
+    if (deleted) {
+      const log = this.logs.get(chatId);
+      const before = [...(log?.confirmed.values() ?? [])]
+        .filter((message) => !message.deleted && message.seq < deleted.seq)
+        .sort((a, b) => b.seq - a.seq)[0];
+      // Not loaded: the tombstone stands in ("Message deleted") until the chat list is fetched again.
+      chat.last_message = before ?? deleted;
+      chat.last_seq = Math.max(chat.last_seq ?? 0, deleted.seq);
+      changed = true;
+    }
+    if (changed || chat.last_message !== last) this.emit("chats");
+  }
+
+  /** Highest pts per loaded chat, noted when the connection drops (kept until a catch-up ends). */
+  noteResumePoints() {
+    for (const log of this.logs.values()) {
+      if (log.loaded && log.resumePts === null) log.resumePts = log.maxPts;
+    }
   }
 
   addPending(message) {

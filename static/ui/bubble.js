@@ -1,6 +1,8 @@
-// One message bubble: sender (groups only), text with clickable links, time (full date on
-// hover) and, on my own messages, delivery ticks. In groups my bubbles also open a
-// "read by" line. A bubble is created once and updated in place on every render.
+// One message bubble: sender (groups only), the quote of the message it answers, text with
+// clickable links, "edited", time (full date on hover), reactions and, on my own messages,
+// delivery ticks. In groups my bubbles also open a "read by" line. A "⋯" button (shown on
+// hover, always on touch screens) opens the message's actions. A bubble is created once
+// and updated in place on every render; a deleted message becomes "Message deleted".
 
 import { store } from "../store.js";
 import { avatar } from "./avatar.js";
@@ -25,22 +27,55 @@ function eyeIcon() {
   return svg;
 }
 
-/** A new bubble; `onToggleReaders(node)` opens or closes a group message's "read by" line. */
-export function createBubble(message, key, { onToggleReaders }) {
+const shown = new WeakMap(); // bubble -> the message it shows now (handlers read it on click)
+
+/**
+ * A new bubble. Handlers: `onToggleReaders(node)` opens or closes a group message's "read
+ * by" line, `onQuote(seq)` goes to the quoted message, `onActions(message, node, button)`
+ * opens the actions, `onReact(message, emoji)` toggles my reaction.
+ */
+export function createBubble(message, key, { onToggleReaders, onQuote, onActions, onReact }) {
   const mine = message.sender_id === store.me.id;
+  const more = el("button", { type: "button", class: "more", "aria-label": "Message actions", "aria-haspopup": "true", title: "Actions" }, "⋯");
   const node = el(
     "div",
     { class: mine ? "msg out" : "msg in", dataset: { key } },
     el("span", { class: "visually-hidden who" }),
     el("div", { class: "sender", "aria-hidden": "true" }),
+    el("button", { type: "button", class: "quote", hidden: true }, el("span", { class: "quote-name" }), el("span", { class: "quote-text" })),
     el("div", { class: "text" }),
-    el("div", { class: "meta" }, el("time"), mine ? ticks("pending") : null),
+    el("div", { class: "reactions", hidden: true }),
+    el("div", { class: "meta" }, el("span", { class: "edited", hidden: true }, "edited"), el("time"), mine ? ticks("pending") : null),
     el("div", { class: "readers", hidden: true }),
+    more,
   );
   node.addEventListener("click", (event) => {
+    const message = shown.get(node);
+    const quote = event.target.closest(".quote");
+    if (quote && message?.reply_to) {
+      onQuote(message.reply_to.seq);
+      return;
+    }
+    const chip = event.target.closest(".reaction");
+    if (chip && message) {
+      onReact(message, chip.dataset.emoji);
+      return;
+    }
+    if (event.target.closest(".more")) {
+      if (message) onActions(message, node, more);
+      return;
+    }
     // Links open; selecting text does not toggle anything.
     if (event.target.closest("a") || String(getSelection()).length > 0) return;
     if (node.querySelector(".seen-by")) onToggleReaders(node);
+  });
+  // Right click, or a long press on a touch screen (but the browser's own menu on links
+  // and selected text).
+  node.addEventListener("contextmenu", (event) => {
+    const message = shown.get(node);
+    if (!message?.seq || message.deleted || event.target.closest("a") || String(getSelection()).length > 0) return;
+    event.preventDefault();
+    onActions(message, node, more);
   });
   return node;
 }
@@ -79,11 +114,20 @@ export function updateBubble(node, message, { group, runStart, runEnd, expanded 
   node.querySelector(".who").textContent = `${name}: `; // what a screen reader hears first
   updateAvatar(node, group && !mine && runEnd ? name : null, message.sender_id);
 
+  shown.set(node, message);
+  node.classList.toggle("deleted", Boolean(message.deleted));
+  node.querySelector(".more").hidden = !message.seq || Boolean(message.deleted);
+  updateQuote(node.querySelector(".quote"), message.deleted ? null : message.reply_to);
   const text = node.querySelector(".text");
-  if (text.dataset.source !== message.text) {
-    text.dataset.source = message.text;
-    text.replaceChildren(...linkify(message.text));
+  const body = message.deleted ? null : message.text;
+  if (text.dataset.source !== String(body)) {
+    text.dataset.source = String(body);
+    text.replaceChildren(...(body === null ? ["Message deleted"] : linkify(body)));
   }
+  updateReactions(node.querySelector(".reactions"), message.deleted ? [] : (message.reactions ?? []));
+  const edited = node.querySelector(".edited");
+  edited.hidden = !message.edited_at || Boolean(message.deleted);
+  edited.title = message.edited_at ? `Edited ${fullTime(message.edited_at)}` : "";
   const time = node.querySelector("time");
   time.textContent = clockTime(message.created_at);
   time.dateTime = message.created_at ?? "";
@@ -94,6 +138,47 @@ export function updateBubble(node, message, { group, runStart, runEnd, expanded 
   node.dataset.status = state;
   setTicks(node.querySelector(".ticks"), state, message.failed ? `Not sent: ${message.failed}` : undefined);
   updateReaders(node, message, { group, expanded, state });
+}
+
+/** The quoted message: its sender and (up to 100 characters of) its text, or that it was deleted. */
+function updateQuote(quote, replyTo) {
+  quote.hidden = !replyTo;
+  if (!replyTo) return;
+  const name = store.userName(replyTo.sender_id);
+  quote.querySelector(".quote-name").textContent = name;
+  const text = quote.querySelector(".quote-text");
+  text.textContent = replyTo.text ?? "Deleted message";
+  text.classList.toggle("gone", replyTo.text === null || replyTo.text === undefined);
+  quote.className = `quote name-${Math.abs(replyTo.sender_id) % NAME_COLOURS}`;
+  quote.setAttribute("aria-label", `In reply to ${name}: ${replyTo.text ?? "Deleted message"} (go to the message)`);
+}
+
+/** Chips "👍 2" under the text; mine pressed. Rebuilt only when they changed. */
+function updateReactions(box, reactions) {
+  const myId = store.me.id;
+  const signature = JSON.stringify(reactions.map((r) => [r.emoji, r.count, r.user_ids?.includes(myId)]));
+  if (box.dataset.signature === signature) return;
+  box.dataset.signature = signature;
+  box.hidden = reactions.length === 0;
+  box.replaceChildren(
+    ...reactions.map((reaction) => {
+      const mine = Boolean(reaction.user_ids?.includes(myId));
+      const names = (reaction.user_ids ?? []).map((id) => store.userName(id)).join(", ");
+      return el(
+        "button",
+        {
+          type: "button",
+          class: mine ? "reaction mine" : "reaction",
+          dataset: { emoji: reaction.emoji },
+          "aria-pressed": String(mine),
+          title: names,
+        },
+        el("span", { class: "emoji" }, reaction.emoji),
+        " ",
+        el("span", { class: "count" }, String(reaction.count)),
+      );
+    }),
+  );
 }
 
 function updateAvatar(node, name, userId) {

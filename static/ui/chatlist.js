@@ -26,12 +26,13 @@ function preview(chat) {
   if (!last) return el("span", { class: "muted" }, chat.type === "group" ? "Group created" : "No messages yet");
   const mine = last.sender_id === store.me.id;
   const prefix = mine ? "You: " : chat.type === "group" ? `${store.userName(last.sender_id)}: ` : "";
+  if (last.deleted) return el("span", { class: "muted deleted-preview" }, "Message deleted");
   return el("span", {}, prefix, last.text);
 }
 
 function tick(chat) {
   const last = chat.last_message;
-  if (!last || last.sender_id !== store.me.id) return null;
+  if (!last || last.deleted || last.sender_id !== store.me.id) return null;
   return ticks(store.isRead(last) ? "read" : "sent");
 }
 

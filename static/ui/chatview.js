@@ -5,9 +5,10 @@
 import { api } from "../api.js";
 import { request } from "../socket.js";
 import { store } from "../store.js";
+import { initActions, openActions, toggleReaction } from "./actions.js";
 import { initComposer, switchComposer } from "./composer.js";
 import { $ } from "./dom.js";
-import { container, renderList, resetMessages } from "./messages.js";
+import { container, initMessageKeys, renderList, resetMessages } from "./messages.js";
 import { lastSeen } from "./time.js";
 
 const PAGE_SIZE = 50;
@@ -26,6 +27,8 @@ export function initChatView({ onBack, onInfo }) {
   $("#pane-back").addEventListener("click", onBack);
   $("#chat-info").addEventListener("click", () => onInfo(store.activeChatId));
   initComposer({ sent: () => renderMessages({ toBottom: true }) });
+  initActions();
+  initMessageKeys();
 
   const messages = container();
   let scheduled = false;
@@ -115,9 +118,21 @@ async function loadNewest(chatId, limit) {
   // Live messages kept before the first load may be far older than this page: drop them,
   // so the loaded messages run without gaps (ones arriving during the fetch are newer).
   log.confirmed.clear();
-  const page = pageOf(await api.history(chatId, { limit, beforeSeq }));
+  log.early = new Map();
+  let page;
+  try {
+    page = pageOf(await api.history(chatId, { limit, beforeSeq }));
+  } catch (error) {
+    log.early = null;
+    throw error;
+  }
   log.loaded = true;
+  log.floorSeq = page.length > 0 ? page[0].seq : 1; // an empty page: nothing before beforeSeq
   store.addMessages(chatId, page);
+  // Edits, deletions and reactions that arrived during the fetch (the newer pts wins).
+  const early = [...log.early.values()];
+  log.early = null;
+  if (early.length > 0) store.applyChanges(chatId, early);
 }
 
 /** Load the page before the oldest loaded message, keeping what is on screen in place. */
@@ -131,6 +146,7 @@ async function loadOlder(limit = PAGE_SIZE) {
     if (store.activeChatId !== chatId) return;
     const messages = container();
     const before = messages.scrollHeight;
+    if (page.length > 0) log.floorSeq = Math.min(log.floorSeq ?? Infinity, page[0].seq);
     store.addMessages(chatId, page);
     messages.scrollTop += messages.scrollHeight - before;
   } finally {
@@ -244,7 +260,13 @@ export function renderMessages({ toBottom = false } = {}) {
   if (!chatId) return;
   const messages = container();
   const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
-  renderList(chatId, { unreadAfter: view.unreadAfter, rerender: () => renderMessages() });
+  renderList(chatId, {
+    unreadAfter: view.unreadAfter,
+    rerender: () => renderMessages(),
+    onQuote: (seq) => revealMessage(chatId, seq),
+    onActions: openActions,
+    onReact: toggleReaction,
+  });
   if (!view.ready) return;
   if (toBottom || atBottom) messages.scrollTop = messages.scrollHeight;
   markVisibleRead();

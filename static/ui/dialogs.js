@@ -28,6 +28,32 @@ function openDialog(title, ...body) {
   return dialog;
 }
 
+/**
+ * Ask before something that cannot be undone (not window.confirm: a page dialog of our own
+ * looks like the rest and keeps the keyboard in the page). Resolves true on `confirm`.
+ */
+export function confirmDialog({ title, text, confirm }) {
+  return new Promise((resolve) => {
+    let answer = false;
+    const yes = el("button", { type: "submit", class: "primary danger-fill", value: "confirm" }, confirm);
+    const dialog = openDialog(
+      title,
+      el("p", {}, text),
+      el(
+        "div",
+        { class: "dialog-actions" },
+        el("button", { type: "submit", value: "cancel", formnovalidate: true }, "Cancel"),
+        yes,
+      ),
+    );
+    yes.addEventListener("click", () => {
+      answer = true;
+    });
+    dialog.addEventListener("close", () => resolve(answer), { once: true });
+    yes.focus();
+  });
+}
+
 export function closeDialog() {
   const dialog = $("#dialog");
   if (dialog.open) dialog.close();

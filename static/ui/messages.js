@@ -9,6 +9,9 @@ import { dayKey, dayLabel } from "./time.js";
 
 const nodes = new Map(); // key -> element of the open chat
 const expanded = new Set(); // keys of my group messages whose "read by" line is open
+// The one bubble whose ⋯ button is in the Tab order (null: the newest): a long chat would
+// otherwise be a Tab stop per message. Arrow keys move between the ⋯ buttons.
+let rovingKey = null;
 
 export const container = () => $("#messages");
 
@@ -16,6 +19,7 @@ export const container = () => $("#messages");
 export function resetMessages() {
   nodes.clear();
   expanded.clear();
+  rovingKey = null;
   container().replaceChildren();
 }
 
@@ -55,6 +59,14 @@ function toggleReaders(node) {
 
 let currentOptions = {};
 
+// What a bubble's buttons do; the open chat's view decides (the options of renderList).
+const bubbleHandlers = {
+  onToggleReaders: toggleReaders,
+  onQuote: (seq) => currentOptions.onQuote?.(seq),
+  onActions: (message, node, button) => currentOptions.onActions?.(message, node, button),
+  onReact: (message, emoji) => currentOptions.onReact?.(message, emoji),
+};
+
 /**
  * The nodes the list should hold, in order. `unreadAfter`: the read watermark when the
  * chat was opened (null: no divider); the divider goes above the first later message
@@ -87,7 +99,7 @@ function wantedNodes(chatId, { unreadAfter }) {
     if (breaks[i].newDay) wanted.push(daySeparator(message.created_at));
     if (breaks[i].divider) wanted.push(unreadDivider());
     const key = messageKey(message);
-    const node = reuse(key, () => createBubble(message, key, { onToggleReaders: toggleReaders }));
+    const node = reuse(key, () => createBubble(message, key, bubbleHandlers));
     updateBubble(node, message, {
       group,
       runStart: startsRun(i),
@@ -102,7 +114,9 @@ function wantedNodes(chatId, { unreadAfter }) {
 
 /**
  * Bring the DOM in line with the store (moving only the nodes that are out of place).
- * `options.rerender()` is called when the list itself changes what it shows.
+ * `options.rerender()` is called when the list itself changes what it shows;
+ * `options.onQuote(seq)`, `onActions(message, node, button)`, `onReact(message, emoji)`
+ * are the bubbles' buttons.
  */
 export function renderList(chatId, options) {
   currentOptions = options;
@@ -112,4 +126,34 @@ export function renderList(chatId, options) {
     if (list.children[index] !== node) list.insertBefore(node, list.children[index] ?? null);
   });
   while (list.children.length > wanted.length) list.lastElementChild.remove();
+  updateRoving();
+}
+
+const actionButtons = () => [...container().querySelectorAll(".msg > .more:not([hidden])")];
+
+function updateRoving() {
+  const buttons = actionButtons();
+  const current = buttons.find((button) => button.closest(".msg").dataset.key === rovingKey) ?? buttons.at(-1);
+  for (const button of buttons) button.tabIndex = button === current ? 0 : -1;
+}
+
+/** Arrow keys, Home and End on a ⋯ button move to another message's ⋯ button. */
+export function initMessageKeys() {
+  const list = container();
+  list.addEventListener("focusin", (event) => {
+    if (!event.target.matches(".more")) return;
+    rovingKey = event.target.closest(".msg").dataset.key;
+    updateRoving();
+  });
+  list.addEventListener("keydown", (event) => {
+    if (!event.target.matches(".more")) return;
+    const buttons = actionButtons();
+    const index = buttons.indexOf(event.target);
+    const moves = { ArrowUp: index - 1, ArrowDown: index + 1, Home: 0, End: buttons.length - 1 };
+    if (!(event.key in moves)) return;
+    event.preventDefault();
+    const next = buttons[Math.min(Math.max(moves[event.key], 0), buttons.length - 1)];
+    next.focus();
+    next.closest(".msg").scrollIntoView({ block: "nearest" });
+  });
 }
