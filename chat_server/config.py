@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     # when one write to it has waited this long.
     socket_max_queued_packets: int = Field(default=500, ge=1)
     socket_send_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Engine.IO's heartbeat: a ping every interval; a client that has sent nothing for
+    # interval + timeout is dropped (python-engineio's defaults).
+    socket_ping_interval_seconds: float = Field(default=25.0, gt=0)
+    socket_ping_timeout_seconds: float = Field(default=20.0, gt=0)
     # On SIGTERM: how long Socket.IO events already being handled may take to be answered
     # before the connections close (new sessions and events are refused meanwhile).
     shutdown_grace_seconds: float = Field(default=3.0, ge=0)

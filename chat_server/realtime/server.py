@@ -173,6 +173,8 @@ def create_socket_server(settings: Settings) -> SocketServer:
         per_address=settings.max_connections_per_address,
         connect_timeout=settings.socketio_connect_timeout_seconds,
         max_queued=settings.socket_max_queued_packets,
+        ping_interval=settings.socket_ping_interval_seconds,
+        ping_timeout=settings.socket_ping_timeout_seconds,
         json=wire_json,
         # One client's events run one at a time, so back-to-back sends keep their order.
         async_handlers=False,

@@ -120,3 +120,39 @@ async def test_a_client_that_stops_reading_is_disconnected_and_others_keep_their
     assert gone_after is not None and gone_after < 15, "the stalled client was never dropped"
     assert rss_after - rss_before < 60 * 2**20
     assert p99(after) < max(0.5, 5 * p99(baseline))
+
+
+async def test_a_silent_peer_in_a_quiet_chat_is_dropped_by_the_ping_timeout(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A client that answers no ping (and reads nothing) is dropped after the ping
+    interval plus the ping timeout, though nothing else is sent to it."""
+    with server_process(
+        database_url,
+        tmp_path,
+        SOCKET_PING_INTERVAL_SECONDS="1",
+        SOCKET_PING_TIMEOUT_SECONDS="1",
+    ) as server:
+        async with httpx.AsyncClient(base_url=server.base_url, timeout=30) as http:
+            bob, mallory = [await register(http, n) for n in ("Bob", "Mallory")]
+            await group(http, bob, [mallory])
+            watcher = await connected(server.base_url, bob.token)
+            silent = await asyncio.to_thread(stalled_client, server.base_url, mallory.token)
+            try:
+                await watcher.wait_for(
+                    "presence",
+                    lambda p: any(e["user_id"] == mallory.id and e["online"] for e in p),
+                )
+                seen = len(watcher.received["presence"])
+                started = time.monotonic()
+                await watcher.wait_for(
+                    "presence",
+                    lambda p: any(e["user_id"] == mallory.id and not e["online"] for e in p[seen:]),
+                    within=15,
+                )
+                dropped_after = time.monotonic() - started
+            finally:
+                await watcher.disconnect()
+                silent.close()
+    print(f"silent peer dropped {dropped_after:.1f}s after it connected")
+    assert dropped_after < 6
