@@ -1,6 +1,7 @@
 """Engine, session factory and the declarative Base with a constraint naming convention."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import (
@@ -42,7 +43,20 @@ class Timeouts:
 def make_engine(
     database_url: str, pool_size: int = 10, timeouts: Timeouts | None = None
 ) -> AsyncEngine:
-    timeouts = timeouts or Timeouts()
+    """`timeouts` for the serving process; batch jobs (seed, tests' helpers) wait as long
+    as their statements take."""
+    bounds: dict[str, Any] = {}
+    if timeouts is not None:
+        bounds = {
+            "pool_timeout": timeouts.pool,
+            "connect_args": {
+                "timeout": timeouts.connect,
+                # The client gives up on a statement (a frozen server never answers), and
+                # the server stops one that runs too long (a lock wait included).
+                "command_timeout": timeouts.command,
+                "server_settings": {"statement_timeout": str(int(timeouts.command * 1000))},
+            },
+        }
     return create_async_engine(
         database_url,
         pool_size=pool_size,
@@ -50,14 +64,7 @@ def make_engine(
         # No pre-ping: it costs a round trip per checkout on the hot path; recycle instead,
         # and a dead connection fails one request, not all.
         pool_recycle=1800,
-        pool_timeout=timeouts.pool,
-        connect_args={
-            "timeout": timeouts.connect,
-            # The client gives up on a statement (a frozen server never answers), and the
-            # server stops one that runs too long (a lock wait included).
-            "command_timeout": timeouts.command,
-            "server_settings": {"statement_timeout": str(int(timeouts.command * 1000))},
-        },
+        **bounds,
     )
 
 

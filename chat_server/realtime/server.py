@@ -18,8 +18,10 @@ logger = logging.getLogger(__name__)
 
 
 class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
-    """AsyncServer that never lets a client trigger a lifecycle handler, and limits the
-    sessions that have not authenticated (realtime/session_limits.py).
+    """AsyncServer that never lets a client trigger a lifecycle handler, drops packets it
+    cannot decode, limits the sessions that have not authenticated
+    (realtime/session_limits.py), closes a session whose client does not keep up, and
+    drains at shutdown.
 
     python-socketio dispatches a client's event named `connect` or `disconnect` to the
     handlers it calls itself when a socket connects or goes away: a client could make its
