@@ -437,9 +437,9 @@ async def big_chat(db: Database, ours: Server, size: int) -> tuple[int, str]:
     conn = await asyncpg.connect(db.dsn)
     try:
         await conn.execute(
-            """INSERT INTO messages (chat_id, sender_id, text, client_msg_id, seq, created_at)
+            """INSERT INTO messages (chat_id, sender_id, text, client_msg_id, seq, pts, created_at)
                SELECT $1, CASE WHEN n % 2 = 0 THEN $2::bigint ELSE $3::bigint END,
-                      'history message number ' || n, gen_random_uuid(), n,
+                      'history message number ' || n, gen_random_uuid(), n, n,
                       now() - make_interval(secs => $4::int - n)
                FROM generate_series(1, $4::int) AS n""",
             chat_id,
@@ -447,7 +447,9 @@ async def big_chat(db: Database, ours: Server, size: int) -> tuple[int, str]:
             b.user_id,
             size,
         )
-        await conn.execute("UPDATE chats SET last_seq = $2 WHERE id = $1", chat_id, size)
+        await conn.execute(
+            "UPDATE chats SET last_seq = $2, last_pts = $2 WHERE id = $1", chat_id, size
+        )
         await conn.execute("VACUUM ANALYZE messages")
     finally:
         await conn.close()

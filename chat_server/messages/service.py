@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat_server.chats.access import access_chat
@@ -22,7 +22,7 @@ from chat_server.messages.outcomes import (
     Stored,
 )
 from chat_server.messages.schemas import MessageOut
-from chat_server.messages.views import messages_out, messages_with_quotes
+from chat_server.messages.views import messages_out, quoted_page
 from chat_server.rate_limit import RateLimiter
 from chat_server.text_rules import storable
 
@@ -164,13 +164,13 @@ async def list_changes(
     if after_pts < 0:
         raise ValidationFailed("after_pts must not be negative")
     chat, _ = await access_chat(session, user_id=user_id, chat_id=chat_id)
-    stmt = (
-        messages_with_quotes()
+    page = (
+        select(*Message.__table__.c)
         .where(Message.chat_id == chat_id, Message.pts > after_pts)
         .order_by(Message.pts)
         .limit(limit)
     )
-    rows = list((await session.execute(stmt)).all())
+    rows = list((await session.execute(quoted_page(page, descending=False, by="pts"))).all())
     return HistoryPage(messages=await messages_out(session, rows), total=chat.last_seq)
 
 
@@ -193,12 +193,13 @@ def history_statement(
 ) -> Select[Any]:
     # Columns with the quote, not ORM objects: a page is only read, and loading 50
     # instances into the session cost more than the query (bench/compare.py's profile).
-    stmt = messages_with_quotes().where(Message.chat_id == chat_id)
+    stmt = select(*Message.__table__.c).where(Message.chat_id == chat_id)
     if after is not None:
         stmt = stmt.where(Message.seq > after)
     if before is not None:
         stmt = stmt.where(Message.seq < before)
-    return stmt.order_by(Message.seq.desc() if newest_first else Message.seq).limit(limit)
+    page = stmt.order_by(Message.seq.desc() if newest_first else Message.seq).limit(limit)
+    return quoted_page(page, descending=newest_first)
 
 
 async def notify_typing(

@@ -16,6 +16,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, array_agg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -48,6 +49,26 @@ def messages_with_quotes() -> Select[Any]:
     return select(*Message.__table__.c, *QUOTE_COLUMNS).outerjoin(
         QUOTED,
         and_(QUOTED.chat_id == Message.chat_id, QUOTED.seq == Message.reply_to_seq),
+    )
+
+
+def quoted_page(page: Select[Any], *, descending: bool, by: str = "seq") -> Select[Any]:
+    """`page` (a select of messages with its where/order/limit) with the quote of the
+    message each answers, looked up after the limit, one index probe per row of the page
+    (LIMIT 1 keeps PostgreSQL from turning the probe into a join over the whole chat).
+    Ordered again by `by`, as a join may reorder."""
+    rows = page.subquery("page")
+    quote = (
+        select(*QUOTE_COLUMNS)
+        .where(QUOTED.chat_id == rows.c.chat_id, QUOTED.seq == rows.c.reply_to_seq)
+        .limit(1)
+        .lateral("quote")
+    )
+    order = rows.c[by].desc() if descending else rows.c[by]
+    return (
+        select(rows, quote.c.reply_sender_id, quote.c.reply_text)
+        .outerjoin(quote, true())
+        .order_by(order)
     )
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 from chat_server.chats.access import access_chat
 from chat_server.chats.models import GROUP, Chat, ChatMember
 from chat_server.messages.models import Message
-from chat_server.messages.views import messages_out, messages_with_quotes
+from chat_server.messages.views import messages_out, quoted_page
 from chat_server.search.index import searchable_words
 from chat_server.search.query import prefix_query, query_words
 from chat_server.search.schemas import SearchHitOut
@@ -71,12 +71,12 @@ def search_statement(
     ]
     if before_id is not None:
         conditions.append(Message.id < before_id)
-    return (
-        messages_with_quotes()
-        .add_columns(chat_name)
+    page = (
+        select(*Message.__table__.c, chat_name)
         .join(Chat, Chat.id == Message.chat_id)
         .outerjoin(peer, and_(Chat.type != GROUP, peer.id == peer_id))
         .where(*conditions)
         .order_by(Message.id.desc())
         .limit(limit)
     )
+    return quoted_page(page, descending=True, by="id")

@@ -18,23 +18,26 @@ SIZE = 3000
 
 async def big_chat(client: httpx.AsyncClient, database_url: str) -> tuple[TestUser, int]:
     """A private chat of SIZE messages, written straight into the table (sending them one
-    by one would take minutes), with seq 1..SIZE and chats.last_seq to match."""
+    by one would take minutes), with seq and pts 1..SIZE and chats.last_seq and last_pts
+    to match."""
     alice = await register(client, "Alice")
     bob = await register(client, "Bob")
     chat_id = await private_chat(client, alice, bob)
     conn = await asyncpg.connect(plain_dsn(database_url))
     try:
         await conn.execute(
-            """INSERT INTO messages (chat_id, sender_id, text, client_msg_id, seq)
+            """INSERT INTO messages (chat_id, sender_id, text, client_msg_id, seq, pts)
                SELECT $1, CASE WHEN n % 2 = 0 THEN $2::bigint ELSE $3::bigint END, 'm' || n,
-                      gen_random_uuid(), n
+                      gen_random_uuid(), n, n
                FROM generate_series(1, $4::int) AS n""",
             chat_id,
             alice.id,
             bob.id,
             SIZE,
         )
-        await conn.execute("UPDATE chats SET last_seq = $2 WHERE id = $1", chat_id, SIZE)
+        await conn.execute(
+            "UPDATE chats SET last_seq = $2, last_pts = $2 WHERE id = $1", chat_id, SIZE
+        )
         await conn.execute("ANALYZE messages")
     finally:
         await conn.close()
