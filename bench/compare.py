@@ -635,6 +635,7 @@ async def idle_sockets(
     deflate: bool,
     workers: int,
     probes_wanted: int,
+    py_spy: str | None = None,
 ) -> tuple[int, float, float, list[float], int]:
     """Connected, RSS before, RSS with them, probe send->ack times, still held after."""
     plan = [tokens[i % len(tokens)] for i in range(sockets)]
@@ -663,7 +664,14 @@ async def idle_sockets(
             print(f"  idle connect errors: {dict(errors)}", flush=True)
         await settle(server.pid)
         with_them = max([rss_mb(server.pid) for _ in range(5)])
+        profiler = (
+            start_profiler(py_spy, server.pid, 5, f"idle-deflate-{deflate}".lower())
+            if py_spy
+            else None
+        )
         probes = await probe_acks(server, probes_wanted)
+        if profiler:
+            profiler.wait(timeout=30)
         with_them = max(with_them, rss_mb(server.pid))
         release.set()
         pending = set(range(workers))
@@ -720,7 +728,13 @@ async def idle_phase(
                     flush=True,
                 )
                 outcome[name] = out = await idle_sockets(
-                    server, tokens, args.idle_sockets, deflate, args.workers, args.probes
+                    server,
+                    tokens,
+                    args.idle_sockets,
+                    deflate,
+                    args.workers,
+                    args.probes,
+                    args.py_spy if name == "ours" else None,
                 )
                 print(
                     f"  connected {out[0]}, RSS {out[1]:.0f} -> {out[2]:.0f} MB, probe p99 "
@@ -823,8 +837,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--py-spy",
         metavar="PATH",
-        help="profile ours in its first throughput round, its latency run and its REST "
-        "history run "
+        help="profile ours in its first throughput round, its latency run, its first REST "
+        "history round and while the idle sockets' probe runs "
         "(bench/results/profile-*.txt)",
     )
     p.add_argument("--output", type=Path, default=RESULTS_FILE)

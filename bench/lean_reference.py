@@ -155,6 +155,7 @@ def main() -> None:
         log_level="warning",
         proxy_headers=True,
         timeout_graceful_shutdown=5,
+        ws_per_message_deflate=False,
     )
 
 
