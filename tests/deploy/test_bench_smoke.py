@@ -69,3 +69,15 @@ def test_compare_bench_prints_every_floor_with_a_verdict(tmp_path: Path) -> None
     ):
         assert measure in out, measure
     assert (tmp_path / "compare.md").read_text(encoding="utf-8") in out
+
+
+def test_search_bench_prints_every_query_kind_with_a_verdict(tmp_path: Path) -> None:
+    out = _run(
+        "search.py",
+        *("--output", str(tmp_path / "search.md")),
+        *("--messages", "2000", "--chats", "50", "--rounds", "1", "--batch", "20"),
+    )
+    for kind in ("reference: GET /users/me", "common word", "rare word", "prefix", "two words"):
+        assert f"| {kind} |" in out, out
+    assert "PASS" in out or "FAIL" in out
+    assert "Slowest query:" in out and "Limit" in out  # the plan of the slowest query
