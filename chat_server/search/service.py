@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, and_, any_, case, cast, select
+from sqlalchemy import BigInteger, Select, and_, any_, case, cast, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -38,6 +38,10 @@ async def search_messages(
     words = await query_words(session, q)
     if not words or not chat_ids:
         return []  # only punctuation or emoji: nothing a word could match
+    # Plan for these very words: whether a word is rare (look it up in the index) or
+    # common (walk the newest messages) decides the plan, and a prepared statement's
+    # generic plan, which PostgreSQL switches to after five runs, cannot know.
+    await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     statement = search_statement(user_id, chat_ids, words, limit, before_id)
     rows = (await session.execute(statement)).all()
     messages = await messages_out(session, rows)
