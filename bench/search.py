@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect  #
 
 from bench.load import PASSWORD, Database, chat_server, database  # noqa: E402
 from bench.report import percentile  # noqa: E402
-from chat_server.search.service import search_statement  # noqa: E402
+from chat_server.search.service import PLAN_FOR_THESE_WORDS, search_statement  # noqa: E402
 
 RESULTS_FILE = ROOT / "bench" / "results" / "search.md"
 FLOOR_P99_MS = 50.0
@@ -257,7 +257,9 @@ async def explain(db: Database, user_id: int, chat_ids: list[int], q: str) -> st
             dialect=asyncpg_dialect()
         )
         args = [compiled.params[name] for name in compiled.positiontup or []]
-        rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + compiled.string, *args)
+        async with conn.transaction():  # planned as the server plans it
+            await conn.execute(PLAN_FOR_THESE_WORDS.text)
+            rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + compiled.string, *args)
         return "\n".join(r[0] for r in rows)
     finally:
         await conn.close()
