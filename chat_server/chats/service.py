@@ -168,6 +168,10 @@ async def describe_chat(session: AsyncSession, chat: Chat) -> ChatOut:
 async def list_chats(*, session: AsyncSession, user_id: int) -> list[ChatSummaryOut]:
     """The caller's chats, most recently active first, each with its last message and
     the number of other people's messages the caller has not read yet."""
+    # One snapshot for every query below. Under READ COMMITTED a message committed between
+    # them was counted unread past the last_seq the list reports, and a page that adds
+    # the live messages after last_seq counted it twice.
+    await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     memberships = (
         await session.execute(
             select(Chat, ChatMember.last_read_seq, Group.id)

@@ -1,5 +1,6 @@
 """Private chats, the chat list (names, last message, unread counts, order) and chat details."""
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -315,3 +316,38 @@ async def test_get_chat_without_token_is_401(client: httpx.AsyncClient) -> None:
     bob = await register(client, "Bob")
     chat_id = await private_chat(client, alice, bob)
     assert (await client.get(f"/chats/{chat_id}")).status_code == 401
+
+
+async def test_the_chat_list_counts_unread_and_last_seq_from_one_moment_while_sends_go_on(
+    client: httpx.AsyncClient,
+) -> None:
+    """Each row of GET /chats is one snapshot: its unread_count never counts a message past
+    its last_seq (the page adds live messages after last_seq and would count one twice)."""
+    alice = await register(client, "Alice")
+    bob = await register(client, "Bob")
+    chat_id = await private_chat(client, alice, bob)
+    sending = True
+
+    async def bob_sends() -> None:
+        nonlocal sending
+        try:
+            for i in range(120):
+                await send(client, bob, chat_id, f"news {i}")
+        finally:
+            sending = False
+
+    async def alice_looks() -> int:
+        looks = 0
+        while sending:
+            response = await client.get("/chats", headers=alice.headers)
+            assert response.status_code == 200, response.text
+            [row] = response.json()
+            # Alice has read nothing and every message is Bob's.
+            assert row["unread_count"] == row["last_seq"], row
+            if row["last_message"] is not None:
+                assert row["last_message"]["seq"] == row["last_seq"], row
+            looks += 1
+        return looks
+
+    _, looks = await asyncio.gather(bob_sends(), alice_looks())
+    assert looks > 10  # the list really was read while the sends went on
