@@ -56,6 +56,7 @@ from bench.load import (  # noqa: E402
     database,
     free_port,
     raise_fd_limit,
+    serving,
     setup_users,
 )
 from bench.monitor import TreeMonitor, rss_mb  # noqa: E402
@@ -80,39 +81,13 @@ def bench_server(
     """One of the bench/ servers (lean reference, bare history) on a free loopback port."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    log_path = workdir / f"{script}.log"
-    log = log_path.open("wb")
-    process = subprocess.Popen(
-        [
-            *(sys.executable, str(ROOT / "bench" / script), "--port", str(port)),
-            *("--dsn", db.dsn, "--pool-size", str(pool_size)),
-        ],
-        cwd=workdir,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"{script} exited: {log_path.read_text(errors='replace')}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(base_url + "/ready", timeout=1).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{script} did not become ready")
-            time.sleep(0.1)
-        yield base_url, process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+    command = [
+        *(sys.executable, str(ROOT / "bench" / script), "--port", str(port)),
+        *("--dsn", db.dsn, "--pool-size", str(pool_size)),
+    ]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with serving(command, env, workdir, base_url, script) as pid:
+        yield base_url, pid
 
 
 def start_profiler(py_spy: str, pid: int, seconds: float, name: str) -> subprocess.Popen[bytes]:
@@ -877,7 +852,7 @@ def main(argv: list[str] | None = None) -> None:
                 if "idle" in args.only:
                     asyncio.run(idle_phase(args, db, workdir, rows))
             except BaseException:
-                print(_tail(workdir), file=sys.stderr)
+                print(_tail(workdir / "server.log"), file=sys.stderr)
                 raise
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -161,27 +161,34 @@ def chat_server(db: Database, workdir: Path, pool_size: int) -> Iterator[tuple[s
         "LOG_LEVEL": "warning",
     }
     env.pop("REDIS_URL", None)  # one process, in-memory manager
-    log = (workdir / "server.log").open("wb")
+    command = [sys.executable, "-m", "chat_server", "serve", "--host", "127.0.0.1"]
+    with serving([*command, "--port", str(port)], env, workdir, base_url, "server") as pid:
+        yield base_url, pid
+
+
+@contextlib.contextmanager
+def serving(
+    command: list[str], env: dict[str, str], workdir: Path, base_url: str, name: str
+) -> Iterator[int]:
+    """Run a server process until its /ready answers 200; its pid; stopped on the way out.
+    Its output goes to workdir/NAME.log, whose tail is in the error if it never gets ready."""
+    log_path = workdir / f"{name}.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "chat_server", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=workdir,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+        command, cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
         deadline = time.monotonic() + 30
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"server exited with {process.returncode}:\n{_tail(workdir)}")
+                raise RuntimeError(f"{name} exited with {process.returncode}:\n{_tail(log_path)}")
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(base_url + "/ready", timeout=1).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                raise TimeoutError(f"server did not become ready:\n{_tail(workdir)}")
+                raise TimeoutError(f"{name} did not become ready:\n{_tail(log_path)}")
             time.sleep(0.1)
-        yield base_url, process.pid
+        yield process.pid
     finally:
         process.terminate()
         try:
@@ -192,8 +199,7 @@ def chat_server(db: Database, workdir: Path, pool_size: int) -> Iterator[tuple[s
         log.close()
 
 
-def _tail(workdir: Path, lines: int = 30) -> str:
-    path = workdir / "server.log"
+def _tail(path: Path, lines: int = 30) -> str:
     return (
         "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
     )
