@@ -264,9 +264,11 @@ async def throughput_phase(
     for n in range(args.rounds):
         for server in (ours, ref):
             print(f"throughput round {n + 1}/{args.rounds}: {server.name} ...", flush=True)
-            profile = args.py_spy if server is ours and n == 0 else None
+            # Both profiled in the first round, so the two profiles can be set side by side.
+            profile = args.py_spy if n == 0 else None
+            name = "throughput" if server is ours else "throughput-reference"
             out = await run_load(
-                server, db, server.groups[: args.groups], plan, args.workers, profile
+                server, db, server.groups[: args.groups], plan, args.workers, profile, name
             )
             print(
                 f"  {out.rate:,.0f} msg/s, ack p99 {percentile(out.ack_ms, 99):.1f} ms, "

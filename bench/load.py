@@ -155,6 +155,8 @@ def chat_server(db: Database, workdir: Path, pool_size: int) -> Iterator[tuple[s
         "LOGIN_RATE_LIMIT": "100000/second",
         "LOGIN_ADDRESS_RATE_LIMIT": "100000/second",
         "REGISTER_RATE_LIMIT": "100000/second",
+        # Every load client connects from 127.0.0.1.
+        "MAX_CONNECTIONS_PER_ADDRESS": "1000000",
         "DB_POOL_SIZE": str(pool_size),
         "CORS_ORIGINS": base_url,
         "DATA_DIR": str(workdir),
