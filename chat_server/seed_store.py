@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import BigInteger, DateTime, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from chat_server.direct_sql import DirectConnection
 from chat_server.messages.chat_transaction import run_locked
 from chat_server.messages.outcomes import Refused
 from chat_server.messages.store import STORE_SENDS
@@ -57,7 +58,7 @@ async def store_dated(
         "reply_to_seqs": [None for _ in sends],  # the seed's messages answer none
     }
 
-    async def store(conn: AsyncConnection) -> tuple[list[int], int]:
+    async def store(conn: DirectConnection) -> tuple[list[int], int]:
         latest, now = (await conn.execute(_LATEST_SEND, {"chat_id": chat_id})).one()
         rows = (await conn.execute(STORE_SENDS, params)).all()
         seqs: list[int] = []

@@ -13,21 +13,21 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+import asyncpg
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chat_server.chats.access import CHAT, LOCK_CHAT_FOR_MEMBERS
 from chat_server.chats.models import Chat
+from chat_server.direct_sql import DirectConnection, direct_transaction
 from chat_server.messages.outcomes import Refused
 
 # Tries of a batch that certainly did nothing, and of asking how a transaction ended.
 ATTEMPTS = 3
-UNIQUE_VIOLATION = "23505"
 logger = logging.getLogger(__name__)
 
 Result = TypeVar("Result")
-Work = Callable[[AsyncConnection], Awaitable[Result]]
+Work = Callable[[DirectConnection], Awaitable[Result]]
 
 _WAIT_FOR_CHAT = select(Chat.id).where(Chat.id == CHAT).with_for_update(read=True)
 _XACT_STATUS = text("SELECT pg_xact_status(CAST(CAST(:xact AS text) AS xid8))")
@@ -48,7 +48,8 @@ async def run_locked(
     engine: AsyncEngine, *, chat_id: int, user_ids: Sequence[int], work: Work[Result]
 ) -> Result | Refused:
     """Run `work` in one transaction holding the chat row lock and return its result;
-    Refused, with no lock taken, when none of `user_ids` is a member of the chat.
+    Refused, with no lock taken, when none of `user_ids` is a member of the chat. The
+    transaction runs straight on asyncpg (direct_sql.py): this is the hot path.
 
     Tried again, up to ATTEMPTS times in all, when an attempt certainly did nothing: its
     COMMIT was lost on the way (PostgreSQL says it aborted), or a unique key it inserted
@@ -72,16 +73,15 @@ async def _attempt(
     xact: str | None = None
     done = False
     try:
-        async with engine.begin() as conn:
-            xact = (
-                await conn.execute(LOCK_CHAT_FOR_MEMBERS, {"chat": chat_id, "user_ids": user_ids})
-            ).scalar()
+        async with direct_transaction(engine) as conn:
+            lock = {"chat": chat_id, "user_ids": user_ids}
+            xact = (await conn.execute(LOCK_CHAT_FOR_MEMBERS, lock)).scalar()
             if xact is None:
                 return Refused()
             result = await work(conn)
             done = True
-    except IntegrityError as exc:
-        if not done and getattr(exc.orig, "sqlstate", None) == UNIQUE_VIOLATION:
+    except asyncpg.UniqueViolationError as exc:
+        if not done:
             return _Undone(exc)
         raise
     except Exception as exc:

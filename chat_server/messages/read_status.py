@@ -33,6 +33,7 @@ from sqlalchemy.orm import aliased
 
 from chat_server.chats.access import CHAT
 from chat_server.chats.models import Chat, ChatMember
+from chat_server.direct_sql import DirectConnection
 from chat_server.events import MessagesRead
 from chat_server.messages.chat_transaction import run_locked
 from chat_server.messages.models import Message
@@ -114,7 +115,7 @@ async def apply_reads(
     under the chat row lock. Refused when none of the readers is a member; a reader
     who is not has no move in the batch."""
 
-    async def move_and_flip(conn: AsyncConnection) -> ReadBatch:
+    async def move_and_flip(conn: DirectConnection) -> ReadBatch:
         moves = await move_watermarks(conn, chat_id=chat_id, reads=reads)
         passed = [move for move in moves.values() if move.moved]
         if not passed:  # nobody passed a message: none can have become read
@@ -132,7 +133,7 @@ async def apply_reads(
 
 
 async def move_watermarks(
-    conn: AsyncConnection, *, chat_id: int, reads: Sequence[Read]
+    conn: DirectConnection, *, chat_id: int, reads: Sequence[Read]
 ) -> dict[int, WatermarkMove]:
     """Statement 1 of the read rule; the readers who are members, with their moves."""
     params = {
@@ -145,7 +146,7 @@ async def move_watermarks(
 
 
 async def flip_read(
-    conn: AsyncConnection, *, chat_id: int, low: int, high: int
+    conn: DirectConnection | AsyncConnection, *, chat_id: int, low: int, high: int
 ) -> list[MessagesRead]:
     """Statement 2 of the read rule: flip the messages with seq in (low, high] that every
     member other than their sender has now read; returned grouped by sender. Call under

@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Row,
     Select,
     Text,
     Uuid,
@@ -32,11 +31,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, array, distinct_on, insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
 from chat_server.chats.access import CHAT, members_among
 from chat_server.chats.models import Chat
+from chat_server.direct_sql import DirectConnection, Rows
 from chat_server.messages.chat_transaction import run_locked
 from chat_server.messages.models import Message
 from chat_server.messages.outcomes import (
@@ -199,9 +199,8 @@ async def store_sends(
         "reply_to_seqs": [send.reply_to_seq for send in sends],
     }
 
-    async def store(conn: AsyncConnection) -> Sequence[Row[Any]]:
-        rows: Sequence[Row[Any]] = (await conn.execute(STORE_SENDS, params)).all()
-        return rows
+    async def store(conn: DirectConnection) -> Rows:
+        return await conn.execute(STORE_SENDS, params)
 
     rows = await run_locked(engine, chat_id=chat_id, user_ids=sender_ids, work=store)
     if isinstance(rows, Refused):  # no member among the senders, or no chat
@@ -212,7 +211,7 @@ async def store_sends(
     return outcomes
 
 
-def _outcomes(rows: Sequence[Row[Any]]) -> list[SendOutcome]:
+def _outcomes(rows: Rows) -> list[SendOutcome]:
     outcomes: list[SendOutcome] = []
     stored_now: set[int] = set()
     for row in rows:

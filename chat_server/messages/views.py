@@ -22,6 +22,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by, array_agg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import aliased
 
+from chat_server import direct_sql
+from chat_server.direct_sql import DirectConnection
 from chat_server.messages.models import Message, Reaction
 from chat_server.messages.schemas import (
     REACTION_USERS_SHOWN,
@@ -31,7 +33,9 @@ from chat_server.messages.schemas import (
     ReplyToOut,
 )
 
-Executor = AsyncConnection | AsyncSession
+Executor = AsyncConnection | AsyncSession | DirectConnection
+# A row with the columns of messages_with_quotes(), from either way of running SQL.
+MessageRow = Row[Any] | direct_sql.Row
 
 QUOTED = aliased(Message, name="quoted")
 # The quote's columns, for any statement that joins the quoted message as `quoted`.
@@ -105,7 +109,7 @@ async def reactions_of(
     return found
 
 
-def message_out(row: Row[Any], reactions: list[ReactionOut] | None = None) -> MessageOut:
+def message_out(row: MessageRow, reactions: list[ReactionOut] | None = None) -> MessageOut:
     """A row of messages_with_quotes() (or any row with the same columns) as the client
     sees it."""
     reply_to = None
@@ -130,17 +134,22 @@ def message_out(row: Row[Any], reactions: list[ReactionOut] | None = None) -> Me
     )
 
 
-async def messages_out(executor: Executor, rows: Sequence[Row[Any]]) -> list[MessageOut]:
+async def messages_out(executor: Executor, rows: Sequence[MessageRow]) -> list[MessageOut]:
     """Rows of messages_with_quotes() with their reactions, in the order given."""
     reactions = await reactions_of(executor, (row.id for row in rows))
     return [message_out(row, reactions.get(row.id)) for row in rows]
+
+
+_MESSAGES = messages_with_quotes().where(
+    Message.id == any_(bindparam("message_ids", type_=ARRAY(BigInteger)))
+)
 
 
 async def load_messages(executor: Executor, message_ids: Sequence[int]) -> list[MessageOut]:
     """These messages in their current state, in the order given (missing ids left out)."""
     if not message_ids:
         return []
-    rows = (await executor.execute(messages_with_quotes().where(Message.id.in_(message_ids)))).all()
+    rows = (await executor.execute(_MESSAGES, {"message_ids": list(message_ids)})).all()
     by_id = {row.id: row for row in rows}
     ordered = [by_id[message_id] for message_id in message_ids if message_id in by_id]
     return await messages_out(executor, ordered)
