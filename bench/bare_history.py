@@ -3,9 +3,10 @@
     python bench/bare_history.py --port PORT --dsn postgresql://…
 
 `GET /history/{chat_id}?limit=&offset=` reads the project's `messages` table with the
-same index range ours uses (seq is gapless, so `offset k` is `seq > k`) and returns the
-same JSON ours does, with no token, no membership check and no pydantic. uvicorn runs with
-the settings `python -m chat_server serve` uses.
+same index range ours uses (seq is gapless, so `offset k` is `seq > k`), each row's quote
+the same way, and returns the same JSON ours does (a page with no reactions, as the
+bench's chat has none: `reactions` is always empty here), with no token, no membership
+check and no pydantic. uvicorn runs with the settings `python -m chat_server serve` uses.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -21,16 +23,45 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 PAGE = """
-SELECT id, chat_id, sender_id, seq, text, created_at, is_read, client_msg_id
-FROM messages WHERE chat_id = $1 AND seq > $2 ORDER BY seq LIMIT $3
+SELECT page.*, quote.sender_id AS reply_sender_id, quote.text AS reply_text
+FROM (SELECT id, chat_id, sender_id, seq, pts, text, created_at, edited_at, deleted_at,
+             reply_to_seq, is_read, client_msg_id
+      FROM messages WHERE chat_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) AS page
+LEFT JOIN LATERAL (SELECT sender_id, left(text, 100) AS text FROM messages AS quoted
+                   WHERE quoted.chat_id = page.chat_id AND quoted.seq = page.reply_to_seq
+                   LIMIT 1) AS quote ON true
+ORDER BY page.seq
 """
 
 
+def _time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
 def as_json(row: asyncpg.Record) -> dict[str, Any]:
-    message = dict(row)
-    message["created_at"] = row["created_at"].isoformat().replace("+00:00", "Z")
-    message["client_msg_id"] = str(row["client_msg_id"])
-    return message
+    """The message as ours answers it (MessageOut), field for field."""
+    reply_to = None
+    if row["reply_to_seq"] is not None and row["reply_sender_id"] is not None:
+        reply_to = {
+            "seq": row["reply_to_seq"],
+            "sender_id": row["reply_sender_id"],
+            "text": row["reply_text"],
+        }
+    return {
+        "id": row["id"],
+        "chat_id": row["chat_id"],
+        "sender_id": row["sender_id"],
+        "seq": row["seq"],
+        "pts": row["pts"],
+        "text": row["text"],
+        "created_at": _time(row["created_at"]),
+        "edited_at": _time(row["edited_at"]),
+        "deleted": row["deleted_at"] is not None,
+        "reply_to": reply_to,
+        "reactions": [],
+        "is_read": row["is_read"],
+        "client_msg_id": str(row["client_msg_id"]),
+    }
 
 
 def create_app(dsn: str, pool_size: int) -> FastAPI:

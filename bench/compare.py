@@ -437,20 +437,18 @@ async def service_page_ms(
     db: Database, user_id: int, chat_id: int, repeats: int, **page: int
 ) -> list[float]:
     """Server-side time of one history page: the service call (membership check and the
-    query) on the server's own engine settings, no HTTP."""
-    from chat_server.db import make_engine, make_session_factory
-    from chat_server.messages.service import list_history
+    page, one statement) on the server's own engine settings, no HTTP."""
+    from chat_server.db import make_engine
+    from chat_server.messages.history import list_history
 
     engine = make_engine(db.url, pool_size=2)
-    sessions = make_session_factory(engine)
     times: list[float] = []
     try:
         for i in range(repeats + 20):  # the first 20 warm the pool and the caches
             started = time.perf_counter()
-            async with sessions() as session:
-                result = await list_history(
-                    session=session, user_id=user_id, chat_id=chat_id, limit=50, **page
-                )
+            result = await list_history(
+                engine=engine, user_id=user_id, chat_id=chat_id, limit=50, **page
+            )
             elapsed = (time.perf_counter() - started) * 1000
             assert len(result.messages) == 50, (page, len(result.messages))
             if i >= 20:
@@ -523,6 +521,18 @@ async def pages_per_second(
     return ok / elapsed, failed
 
 
+async def same_json(ours_url: str, bare_url: str, path: str, token: str, offset: int) -> None:
+    """The bare endpoint is a fair reference only while it answers what ours answers."""
+    params = {"limit": 50, "offset": offset}
+    async with httpx.AsyncClient(timeout=30) as http:
+        ours = await http.get(
+            ours_url + path, params=params, headers={"Authorization": f"Bearer {token}"}
+        )
+        bare = await http.get(bare_url + path, params=params)
+    if ours.status_code != 200 or ours.json() != bare.json():
+        raise RuntimeError(f"ours and the bare endpoint answer differently: {ours.text[:300]}")
+
+
 async def history_phase(
     args: argparse.Namespace, db: Database, workdir: Path, ours: Server, rows: list[Row]
 ) -> None:
@@ -553,6 +563,7 @@ async def history_phase(
         )
     with bench_server("bare_history.py", db, workdir, args.pool_size) as (bare_url, _):
         path = f"/history/{chat_id}"
+        await same_json(ours.base_url, bare_url, path, token, size // 3)
         rates: dict[str, list[float]] = {"ours": [], "bare": []}
         failures = {"ours": 0, "bare": 0}
         for n in range(args.rounds):  # alternating, as the machine's other load comes and goes

@@ -93,6 +93,12 @@ def _compile(statement: ClauseElement) -> _Compiled:
     return found[1]
 
 
+def sql_and_arguments(statement: ClauseElement, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    """What DirectConnection.execute sends for `statement` (to EXPLAIN it, say)."""
+    compiled = _compile(statement)
+    return compiled.sql, compiled.arguments(params)
+
+
 class DirectConnection:
     """One asyncpg connection, taken from the engine's pool (direct_transaction)."""
 
@@ -110,17 +116,31 @@ class DirectConnection:
 
 
 @asynccontextmanager
-async def direct_transaction(engine: AsyncEngine) -> AsyncIterator[DirectConnection]:
-    """A transaction on one of the engine's pooled connections: committed when the block
-    ends, rolled back when it raises. The pool's limits and timeouts apply as to any
-    checkout; a connection found closed is dropped from the pool."""
+async def _pooled(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """One of the engine's pooled connections, as asyncpg's. The pool's limits and
+    timeouts apply as to any checkout; a connection found closed is dropped from it."""
     async with engine.connect() as pooled:
         raw = (await pooled.get_raw_connection()).driver_connection
         assert isinstance(raw, asyncpg.Connection)
         try:
-            async with raw.transaction():
-                yield DirectConnection(raw)
+            yield raw
         except BaseException:
             if raw.is_closed():
                 await pooled.invalidate()
             raise
+
+
+@asynccontextmanager
+async def direct_connection(engine: AsyncEngine) -> AsyncIterator[DirectConnection]:
+    """A pooled connection outside any transaction: each statement commits on its own
+    (a single statement that only reads needs no more)."""
+    async with _pooled(engine) as raw:
+        yield DirectConnection(raw)
+
+
+@asynccontextmanager
+async def direct_transaction(engine: AsyncEngine) -> AsyncIterator[DirectConnection]:
+    """A transaction on a pooled connection: committed when the block ends, rolled back
+    when it raises."""
+    async with _pooled(engine) as raw, raw.transaction():
+        yield DirectConnection(raw)

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from chat_server.chats.router import ChatIdPath
 from chat_server.db import BIGINT_MAX
-from chat_server.deps import CurrentUser, RuntimeDep, SessionDep
+from chat_server.deps import CurrentUser, CurrentUserId, RuntimeDep
 from chat_server.errors import ValidationFailed
 from chat_server.http_errors import error_responses
+from chat_server.messages import history as pages
 from chat_server.messages import lifecycle, reactions, service
 from chat_server.messages.schemas import (
     EditMessageIn,
@@ -178,11 +179,11 @@ async def mark_read(
 )
 async def history(
     chat_id: ChatIdPath,
-    user: CurrentUser,
-    session: SessionDep,
+    user_id: CurrentUserId,
+    runtime: RuntimeDep,
     response: Response,
     limit: Annotated[
-        int, Query(ge=1, le=service.MAX_PAGE, description="At most this many messages")
+        int, Query(ge=1, le=pages.MAX_PAGE, description="At most this many messages")
     ] = 50,
     offset: Annotated[
         int, Query(ge=0, le=BIGINT_MAX, description="Skip this many messages first")
@@ -213,18 +214,18 @@ async def history(
     if changed_after_pts is not None:
         if offset or after_seq is not None or before_seq is not None:
             raise ValidationFailed("changed_after_pts takes no offset, after_seq or before_seq")
-        page = await service.list_changes(
-            session=session,
-            user_id=user.id,
+        page = await pages.list_changes(
+            engine=runtime.engine,
+            user_id=user_id,
             chat_id=chat_id,
             after_pts=changed_after_pts,
             limit=limit,
         )
         response.headers["X-Total-Count"] = str(page.total)
         return page.messages
-    page = await service.list_history(
-        session=session,
-        user_id=user.id,
+    page = await pages.list_history(
+        engine=runtime.engine,
+        user_id=user_id,
         chat_id=chat_id,
         limit=limit,
         offset=offset,

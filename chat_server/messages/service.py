@@ -1,18 +1,15 @@
-"""Messages: exactly-once send, read watermarks, history and catch-up, typing.
-(Edits, deletes: lifecycle.py; reactions: reactions.py.)"""
+"""Messages: exactly-once send, read watermarks, typing.
+(Edits, deletes: lifecycle.py; reactions: reactions.py; pages: history.py.)"""
 
 import uuid
-from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat_server.chats.access import access_chat
 from chat_server.errors import IdempotencyConflict, NotFound, RateLimited, ValidationFailed
 from chat_server.events import Publisher, Typing
 from chat_server.messages.lanes import ChatLanes
-from chat_server.messages.models import MAX_TEXT_LENGTH, Message
+from chat_server.messages.models import MAX_TEXT_LENGTH
 from chat_server.messages.outcomes import (
     Duplicate,
     NoSuchReply,
@@ -22,11 +19,9 @@ from chat_server.messages.outcomes import (
     Stored,
 )
 from chat_server.messages.schemas import MessageOut
-from chat_server.messages.views import messages_out, quoted_page
 from chat_server.rate_limit import RateLimiter
 from chat_server.text_rules import storable
 
-MAX_PAGE = 200
 Sent = Stored | Duplicate
 
 
@@ -111,95 +106,6 @@ async def mark_read(*, lanes: ChatLanes, user_id: int, chat_id: int, seq: int) -
     if isinstance(outcome, Refused):
         raise NotFound("chat not found")
     return outcome.current
-
-
-@dataclass(frozen=True)
-class HistoryPage:
-    messages: list[MessageOut]
-    total: int
-
-
-async def list_history(
-    *,
-    session: AsyncSession,
-    user_id: int,
-    chat_id: int,
-    limit: int = 50,
-    offset: int = 0,
-    after_seq: int | None = None,
-    before_seq: int | None = None,
-) -> HistoryPage:
-    """A page of a chat's messages, ascending by send time.
-
-    Ordered by seq: seq and send time agree by construction (both are taken under the
-    chat row lock), and seq is what the unique index serves. `after_seq` pages forward
-    from a point; `before_seq` returns the page just before a point (still ascending).
-    """
-    if not 1 <= limit <= MAX_PAGE:
-        raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE}")
-    if offset < 0:
-        raise ValidationFailed("offset must not be negative")
-    chat, _ = await access_chat(session, user_id=user_id, chat_id=chat_id)
-    after, before, newest_first = page_bounds(offset, after_seq, before_seq, chat.last_seq)
-    if (after is not None and after >= chat.last_seq) or (before is not None and before <= 1):
-        return HistoryPage(messages=[], total=chat.last_seq)
-    stmt = history_statement(chat_id, limit, after, before, newest_first)
-    rows = list((await session.execute(stmt)).all())
-    if newest_first:
-        rows.reverse()
-    messages = await messages_out(session, rows)
-    # A deleted message stays as a tombstone and seq is gapless, so this is the count.
-    return HistoryPage(messages=messages, total=chat.last_seq)
-
-
-async def list_changes(
-    *, session: AsyncSession, user_id: int, chat_id: int, after_pts: int, limit: int = 100
-) -> HistoryPage:
-    """Catch-up of changes: every message whose latest change is newer than `after_pts`
-    (new, edited, deleted, reacted to), each once in its current state, ascending by
-    pts. The next page starts after the last message's pts; nothing is skipped, as a
-    message that changes again meanwhile moves to a pts after it."""
-    if not 1 <= limit <= MAX_PAGE:
-        raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE}")
-    if after_pts < 0:
-        raise ValidationFailed("after_pts must not be negative")
-    chat, _ = await access_chat(session, user_id=user_id, chat_id=chat_id)
-    page = (
-        select(*Message.__table__.c)
-        .where(Message.chat_id == chat_id, Message.pts > after_pts)
-        .order_by(Message.pts)
-        .limit(limit)
-    )
-    rows = list((await session.execute(quoted_page(page, descending=False, by="pts"))).all())
-    return HistoryPage(messages=await messages_out(session, rows), total=chat.last_seq)
-
-
-def page_bounds(
-    offset: int, after_seq: int | None, before_seq: int | None, last_seq: int
-) -> tuple[int | None, int | None, bool]:
-    """The exclusive seq bounds of a page and whether it is read newest first.
-
-    seq is gapless from 1 to the chat's last_seq, so skipping `offset` rows is moving a
-    bound by `offset`: an index range on (chat_id, seq) at any depth, instead of reading
-    and dropping rows.
-    """
-    if before_seq is not None and after_seq is None:  # the page just before, newest first
-        return None, min(before_seq, last_seq + 1) - offset, True
-    return (after_seq or 0) + offset, before_seq, False
-
-
-def history_statement(
-    chat_id: int, limit: int, after: int | None, before: int | None, newest_first: bool
-) -> Select[Any]:
-    # Columns with the quote, not ORM objects: a page is only read, and loading 50
-    # instances into the session cost more than the query (bench/compare.py's profile).
-    stmt = select(*Message.__table__.c).where(Message.chat_id == chat_id)
-    if after is not None:
-        stmt = stmt.where(Message.seq > after)
-    if before is not None:
-        stmt = stmt.where(Message.seq < before)
-    page = stmt.order_by(Message.seq.desc() if newest_first else Message.seq).limit(limit)
-    return quoted_page(page, descending=newest_first)
 
 
 async def notify_typing(

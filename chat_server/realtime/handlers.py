@@ -10,6 +10,7 @@ from chat_server.auth.service import authenticate
 from chat_server.chats.service import chats_left_since
 from chat_server.errors import Unauthorized
 from chat_server.faults import is_unavailable, log_unavailable
+from chat_server.messages import history as pages
 from chat_server.messages import lifecycle, reactions
 from chat_server.messages import service as messages
 from chat_server.messages.schemas import (
@@ -145,23 +146,22 @@ def register_handlers(sio: socketio.AsyncServer, runtime: Runtime) -> None:
 
     async def sync(sid: str, *args: Any) -> Ack:
         async def action(payload: SocketSyncIn) -> Ack:
-            async with runtime.sessions() as session:
-                if payload.after_pts is not None:
-                    page = await messages.list_changes(
-                        session=session,
-                        user_id=await user_id_of(sid),
-                        chat_id=payload.chat_id,
-                        after_pts=payload.after_pts,
-                        limit=payload.limit,
-                    )
-                else:
-                    page = await messages.list_history(
-                        session=session,
-                        user_id=await user_id_of(sid),
-                        chat_id=payload.chat_id,
-                        limit=payload.limit,
-                        after_seq=payload.after_seq or 0,
-                    )
+            if payload.after_pts is not None:
+                page = await pages.list_changes(
+                    engine=runtime.engine,
+                    user_id=await user_id_of(sid),
+                    chat_id=payload.chat_id,
+                    after_pts=payload.after_pts,
+                    limit=payload.limit,
+                )
+            else:
+                page = await pages.list_history(
+                    engine=runtime.engine,
+                    user_id=await user_id_of(sid),
+                    chat_id=payload.chat_id,
+                    limit=payload.limit,
+                    after_seq=payload.after_seq or 0,
+                )
             return ack(SyncAck(messages=page.messages))
 
         return await run_acked(SocketSyncIn, args, action)

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from jose import jwt
 from sqlalchemy import text
 
-from tests.support.api import PASSWORD, TestUser, register
+from tests.support.api import PASSWORD, TestUser, private_chat, register
 from tests.support.servers import TEST_JWT_SECRET
 
 
@@ -291,6 +291,31 @@ async def test_users_me_with_token_missing_exp_or_sub_is_401(client: httpx.Async
 async def test_users_me_with_token_of_unknown_user_is_401(client: httpx.AsyncClient) -> None:
     await register(client, "Alice")
     assert (await status_of_me(client, signed_token(987654321))).status_code == 401
+
+
+async def test_history_checks_the_token_as_every_route_does(client: httpx.AsyncClient) -> None:
+    """GET /history reads the user id from the token and looks the user up in the page's
+    own statement: every bad token is still 401, and so is one of a user who is gone."""
+    alice = await register(client, "Alice")
+    bob = await register(client, "Bob")
+    chat_id = await private_chat(client, alice, bob)
+    now = int(time.time())
+    bad = {
+        "garbage": "not.a.token",
+        "expired": signed_token(alice.id, exp=now - 60),
+        "other secret": signed_token(alice.id, secret="another-secret-" + "x" * 40),
+        "alg none": f"{b64url({'alg': 'none', 'typ': 'JWT'})}."
+        f"{b64url({'sub': str(alice.id), 'exp': now + 600})}.",
+        "unknown user": signed_token(987654321),
+    }
+    for name, token in bad.items():
+        response = await client.get(
+            f"/history/{chat_id}", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 401, (name, response.text)
+    assert (await client.get(f"/history/{chat_id}")).status_code == 401
+    ok = await client.get(f"/history/{chat_id}", headers=alice.headers)
+    assert ok.status_code == 200, ok.text
 
 
 # --- password storage -------------------------------------------------------------------

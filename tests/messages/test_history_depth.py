@@ -7,9 +7,10 @@ from typing import Any
 
 import asyncpg
 import httpx
-from sqlalchemy.dialects import postgresql
+import pytest
 
-from chat_server.messages.service import history_statement, page_bounds
+from chat_server.direct_sql import sql_and_arguments
+from chat_server.messages.history import PAGES, _Order
 from tests.support.api import TestUser, private_chat, register
 from tests.support.db import plain_dsn
 
@@ -97,20 +98,44 @@ def plan_nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return [plan, *(n for child in plan.get("Plans", []) for n in plan_nodes(child))]
 
 
-async def test_a_deep_page_reads_only_its_rows_from_the_chat_seq_index(
-    client: httpx.AsyncClient, database_url: str
+# Each kind of page, at the start, the middle and the end of the chat.
+DEPTHS = [
+    (_Order.SEQ, {"after": 0, "before": 2**63 - 1}),
+    (_Order.SEQ, {"after": 1500, "before": 2**63 - 1}),
+    (_Order.SEQ, {"after": 2950, "before": 2**63 - 1}),
+    (_Order.SEQ_NEWEST_FIRST, {"before": 2**63 - 1, "offset": 0}),
+    (_Order.SEQ_NEWEST_FIRST, {"before": 2000, "offset": 1500}),
+    (_Order.PTS, {"after": 1500}),
+]
+
+
+@pytest.mark.parametrize("plan_cache_mode", ["force_custom_plan", "force_generic_plan"])
+async def test_a_page_at_any_depth_reads_only_its_rows_from_an_index(
+    client: httpx.AsyncClient, database_url: str, plan_cache_mode: str
 ) -> None:
-    _, chat_id = await big_chat(client, database_url)
+    """The server runs each page statement prepared, and PostgreSQL may then keep one
+    plan for all parameters (a generic plan): that plan too must read no more than the
+    page, through the chat's seq or pts index, never a scan of the table."""
+    alice, chat_id = await big_chat(client, database_url)
     conn = await asyncpg.connect(plain_dsn(database_url))
     try:
-        for offset, before in ((2950, None), (1500, None), (0, SIZE - 1000)):
-            after, upper, newest_first = page_bounds(offset, None, before, SIZE)
-            stmt = history_statement(chat_id, 50, after, upper, newest_first)
-            sql = stmt.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
-            explained = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+        await conn.execute(f"SET plan_cache_mode = {plan_cache_mode}")
+        for order, bounds in DEPTHS:
+            params = {"chat": chat_id, "user": alice.id, "limit": 50, **bounds}
+            sql, arguments = sql_and_arguments(PAGES[order], params)
+            await conn.execute(f"PREPARE page AS {sql}")
+            # Only integers: written out as they are.
+            values = ", ".join(str(int(a)) for a in arguments)
+            explained = await conn.fetchval(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE page({values})"
+            )
+            await conn.execute("DEALLOCATE page")
             nodes = plan_nodes(json.loads(explained)[0]["Plan"])
-            scans = [n for n in nodes if n.get("Index Name") == "uq_messages_chat_id_seq"]
-            assert scans, nodes
-            assert all(n["Actual Rows"] <= 50 for n in nodes), nodes
+            on_messages = [n for n in nodes if n.get("Relation Name") == "messages"]
+            assert on_messages, nodes
+            assert all(n["Node Type"] != "Seq Scan" for n in on_messages), (order, nodes)
+            indexes = {n.get("Index Name") for n in nodes} - {None}
+            assert indexes & {"uq_messages_chat_id_seq", "uq_messages_chat_id_pts"}, nodes
+            assert all(n["Actual Rows"] <= 50 for n in nodes), (order, bounds, nodes)
     finally:
         await conn.close()

@@ -1,0 +1,206 @@
+"""Reading a chat page by page: history by seq, and catch-up of changes by pts.
+
+A page is one statement: the caller's membership (with the chat's last_seq, the count),
+the page's rows by an index range, each row's quote and its reactions. One round trip,
+no transaction (one statement sees one snapshot), run straight on asyncpg
+(direct_sql.py): a page is read far more often than anything is written, and the
+round trips and SQLAlchemy's execution layer were most of its time (bench/compare.py).
+
+The statements are fixed, with every bound a parameter, so PostgreSQL can keep one plan
+for each; tests/messages/test_history_depth.py checks that plan reads only the page's
+rows at any depth.
+"""
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from chat_server.chats.access import CHAT
+from chat_server.chats.models import Chat, ChatMember
+from chat_server.db import BIGINT_MAX
+from chat_server.direct_sql import Row, direct_connection
+from chat_server.errors import NotFound, Unauthorized, ValidationFailed
+from chat_server.messages.models import Message, Reaction
+from chat_server.messages.schemas import REACTION_USERS_SHOWN, MessageOut, ReactionOut
+from chat_server.messages.views import QUOTE_COLUMNS, QUOTED, message_out
+from chat_server.users.models import User
+
+MAX_PAGE = 200
+
+_USER = bindparam("user", type_=BigInteger)
+_AFTER = bindparam("after", type_=BigInteger)
+_BEFORE = bindparam("before", type_=BigInteger)
+_OFFSET = bindparam("offset", type_=BigInteger)
+_LIMIT = bindparam("limit", type_=BigInteger)
+
+
+class _Order(Enum):
+    SEQ = "seq"  # ascending from a seq: `after < seq < before`
+    SEQ_NEWEST_FIRST = "seq, newest first"  # the page just before a seq
+    PTS = "pts"  # ascending from a pts: `after < pts`
+
+
+def _reactions_of(message_id: Any) -> Any:
+    """A lateral subquery: the reactions of the message `message_id` as one JSON array,
+    most chosen first, then the one chosen first (NULL when there are none)."""
+    grouped = (
+        select(
+            Reaction.emoji,
+            func.count().label("count"),
+            array_agg(  # type: ignore[no-untyped-call]
+                aggregate_order_by(Reaction.user_id, Reaction.created_at, Reaction.user_id)
+            )[1:REACTION_USERS_SHOWN].label("user_ids"),
+            func.min(Reaction.created_at).label("first"),
+        )
+        .where(Reaction.message_id == message_id)
+        .group_by(Reaction.emoji)
+        .correlate(message_id.table)
+        .lateral("grouped")
+    )
+    entry = func.json_build_object(
+        literal_column("'emoji'"),
+        grouped.c.emoji,
+        literal_column("'count'"),
+        grouped.c.count,
+        literal_column("'user_ids'"),
+        grouped.c.user_ids,
+    )
+    order = (grouped.c.count.desc(), grouped.c.first, grouped.c.emoji)
+    listed = func.json_agg(aggregate_order_by(entry, *order))
+    return select(listed.label("reactions")).lateral("reactions")
+
+
+def _page_statement(order: _Order) -> Select[Any]:
+    """The caller's access (one row, with the chat's last_seq, or none) and the page: a
+    row per message, or one row of NULLs when the page is empty."""
+    access = (
+        select(Chat.last_seq)
+        .join(ChatMember, ChatMember.chat_id == Chat.id)
+        .where(Chat.id == CHAT, ChatMember.user_id == _USER)
+        .cte("access")
+    )
+    rows = select(*Message.__table__.c).where(Message.chat_id == CHAT)
+    match order:
+        case _Order.SEQ:
+            rows = rows.where(Message.seq > _AFTER, Message.seq < _BEFORE).order_by(Message.seq)
+        case _Order.SEQ_NEWEST_FIRST:
+            # `offset` back from the bound, the bound at most one past the last message.
+            upper = func.least(_BEFORE, access.c.last_seq + 1) - _OFFSET
+            rows = rows.where(Message.seq < upper).order_by(Message.seq.desc())
+        case _Order.PTS:
+            rows = rows.where(Message.pts > _AFTER).order_by(Message.pts)
+    page = rows.limit(_LIMIT).lateral("page")
+    quote = (
+        select(*QUOTE_COLUMNS)
+        .where(QUOTED.chat_id == page.c.chat_id, QUOTED.seq == page.c.reply_to_seq)
+        .limit(1)  # an index probe per row, never a join over the whole chat
+        .lateral("quote")
+    )
+    reactions = _reactions_of(page.c.id)
+    by = page.c.pts if order is _Order.PTS else page.c.seq  # the page ascending
+    return (
+        select(
+            access.c.last_seq.label("chat_last_seq"),
+            page,
+            quote.c.reply_sender_id,
+            quote.c.reply_text,
+            reactions.c.reactions,
+        )
+        .select_from(
+            access.outerjoin(page, true()).outerjoin(quote, true()).outerjoin(reactions, true())
+        )
+        .order_by(by)
+    )
+
+
+PAGES = {order: _page_statement(order) for order in _Order}
+_USER_EXISTS = select(User.id).where(User.id == _USER)
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    messages: list[MessageOut]
+    total: int  # messages in the chat, tombstones included (seq is gapless)
+
+
+async def list_history(
+    *,
+    engine: AsyncEngine,
+    user_id: int,
+    chat_id: int,
+    limit: int = 50,
+    offset: int = 0,
+    after_seq: int | None = None,
+    before_seq: int | None = None,
+) -> HistoryPage:
+    """A page of a chat's messages, ascending by send time.
+
+    Ordered by seq: seq and send time agree by construction (both are taken under the
+    chat row lock), and seq is what the unique index serves. `after_seq` pages forward
+    from a point; `before_seq` returns the page just before a point (still ascending).
+    seq is gapless from 1 to the chat's last_seq, so skipping `offset` messages is moving
+    a bound by `offset`: an index range at any depth, instead of reading and dropping rows.
+    """
+    _check_limit(limit)
+    if offset < 0:
+        raise ValidationFailed("offset must not be negative")
+    params: dict[str, Any] = {"chat": chat_id, "user": user_id, "limit": limit}
+    if before_seq is not None and after_seq is None:  # the page just before, newest first
+        order = _Order.SEQ_NEWEST_FIRST
+        params |= {"before": before_seq, "offset": offset}
+    else:
+        order = _Order.SEQ
+        after = (after_seq or 0) + offset
+        params |= {"after": min(after, BIGINT_MAX), "before": before_seq or BIGINT_MAX}
+    return await _read_page(engine, order, params)
+
+
+async def list_changes(
+    *, engine: AsyncEngine, user_id: int, chat_id: int, after_pts: int, limit: int = 100
+) -> HistoryPage:
+    """Catch-up of changes: every message whose latest change is newer than `after_pts`
+    (new, edited, deleted, reacted to), each once in its current state, ascending by
+    pts. The next page starts after the last message's pts; nothing is skipped, as a
+    message that changes again meanwhile moves to a pts after it."""
+    _check_limit(limit)
+    if after_pts < 0:
+        raise ValidationFailed("after_pts must not be negative")
+    params = {"chat": chat_id, "user": user_id, "limit": limit, "after": after_pts}
+    return await _read_page(engine, _Order.PTS, params)
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE}")
+
+
+async def _read_page(engine: AsyncEngine, order: _Order, params: dict[str, Any]) -> HistoryPage:
+    async with direct_connection(engine) as conn:
+        rows = await conn.execute(PAGES[order], params)
+        if not rows:
+            # No access: "no such chat" and "not a member" are one answer; a token
+            # whose user is gone (a database reset, say) is not signed in.
+            if not await conn.execute(_USER_EXISTS, params):
+                raise Unauthorized("unknown user")
+            raise NotFound("chat not found")
+    messages = [_message(row) for row in rows if row.id is not None]
+    return HistoryPage(messages=messages, total=rows[0].chat_last_seq)
+
+
+def _message(row: Row) -> MessageOut:
+    # JSON arrives decoded: SQLAlchemy's asyncpg dialect sets a json codec on every
+    # connection of its pool.
+    reactions = [ReactionOut(**reaction) for reaction in row.reactions or ()]
+    return message_out(row, reactions)
