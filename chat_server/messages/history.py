@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import (
     BigInteger,
     Select,
+    and_,
     bindparam,
+    case,
     func,
     literal_column,
     select,
@@ -30,14 +33,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from chat_server.chats.access import CHAT
 from chat_server.chats.models import Chat, ChatMember
 from chat_server.db import BIGINT_MAX
-from chat_server.direct_sql import Row, direct_connection
+from chat_server.direct_sql import direct_connection
 from chat_server.errors import NotFound, Unauthorized, ValidationFailed
 from chat_server.messages.models import Message, Reaction
-from chat_server.messages.schemas import REACTION_USERS_SHOWN, MessageOut, ReactionOut
-from chat_server.messages.views import QUOTE_COLUMNS, QUOTED, message_out
+from chat_server.messages.schemas import REACTION_USERS_SHOWN, MessageOut
+from chat_server.messages.views import QUOTE_COLUMNS, QUOTED
 from chat_server.users.models import User
 
 MAX_PAGE = 200
+_MESSAGES = TypeAdapter(list[MessageOut])
 
 _USER = bindparam("user", type_=BigInteger)
 _AFTER = bindparam("after", type_=BigInteger)
@@ -110,13 +114,38 @@ def _page_statement(order: _Order) -> Select[Any]:
     )
     reactions = _reactions_of(page.c.id)
     by = page.c.pts if order is _Order.PTS else page.c.seq  # the page ascending
+    # The quote as views.message_out makes it: none when the message answers none, or
+    # when the one it answers is not there.
+    reply_to = case(
+        (
+            and_(page.c.reply_to_seq.is_not(None), quote.c.reply_sender_id.is_not(None)),
+            func.json_build_object(
+                literal_column("'seq'"),
+                page.c.reply_to_seq,
+                literal_column("'sender_id'"),
+                quote.c.reply_sender_id,
+                literal_column("'text'"),
+                quote.c.reply_text,
+            ),
+        )
+    )
     return (
+        # The columns of MessageOut, by name and shape.
         select(
             access.c.last_seq.label("chat_last_seq"),
-            page,
-            quote.c.reply_sender_id,
-            quote.c.reply_text,
-            reactions.c.reactions,
+            page.c.id,
+            page.c.chat_id,
+            page.c.sender_id,
+            page.c.seq,
+            page.c.pts,
+            page.c.text,
+            page.c.created_at,
+            page.c.edited_at,
+            page.c.deleted_at.is_not(None).label("deleted"),
+            reply_to.label("reply_to"),
+            func.coalesce(reactions.c.reactions, literal_column("'[]'::json")).label("reactions"),
+            page.c.is_read,
+            page.c.client_msg_id,
         )
         .select_from(
             access.outerjoin(page, true()).outerjoin(quote, true()).outerjoin(reactions, true())
@@ -195,12 +224,7 @@ async def _read_page(engine: AsyncEngine, order: _Order, params: dict[str, Any])
             if not await conn.execute(_USER_EXISTS, params):
                 raise Unauthorized("unknown user")
             raise NotFound("chat not found")
-    messages = [_message(row) for row in rows if row.id is not None]
-    return HistoryPage(messages=messages, total=rows[0].chat_last_seq)
-
-
-def _message(row: Row) -> MessageOut:
-    # JSON arrives decoded: SQLAlchemy's asyncpg dialect sets a json codec on every
-    # connection of its pool.
-    reactions = [ReactionOut(**reaction) for reaction in row.reactions or ()]
-    return message_out(row, reactions)
+    # Validated in one call: the rows carry MessageOut's fields, and the JSON columns
+    # arrive decoded (SQLAlchemy's asyncpg dialect sets a json codec on its connections).
+    messages = _MESSAGES.validate_python([dict(row) for row in rows if row["id"] is not None])
+    return HistoryPage(messages=messages, total=rows[0]["chat_last_seq"])
