@@ -18,10 +18,13 @@ from typing import Any
 from pydantic import TypeAdapter
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Select,
+    Text,
     and_,
     bindparam,
     case,
+    cast,
     func,
     literal_column,
     select,
@@ -87,8 +90,8 @@ def _reactions_of(message_id: Any) -> Any:
 
 
 def _page_statement(order: _Order) -> Select[Any]:
-    """The caller's access (one row, with the chat's last_seq, or none) and the page: a
-    row per message, or one row of NULLs when the page is empty."""
+    """One row when the caller is a member (none otherwise): the chat's last_seq and the
+    page as a JSON array of MessageOut objects, ascending."""
     access = (
         select(Chat.last_seq)
         .join(ChatMember, ChatMember.chat_id == Chat.id)
@@ -119,39 +122,47 @@ def _page_statement(order: _Order) -> Select[Any]:
     reply_to = case(
         (
             and_(page.c.reply_to_seq.is_not(None), quote.c.reply_sender_id.is_not(None)),
-            func.json_build_object(
-                literal_column("'seq'"),
-                page.c.reply_to_seq,
-                literal_column("'sender_id'"),
-                quote.c.reply_sender_id,
-                literal_column("'text'"),
-                quote.c.reply_text,
+            _json_object(
+                seq=page.c.reply_to_seq, sender_id=quote.c.reply_sender_id, text=quote.c.reply_text
             ),
         )
     )
+    # MessageOut's fields, by name and shape.
+    message = _json_object(
+        id=page.c.id,
+        chat_id=page.c.chat_id,
+        sender_id=page.c.sender_id,
+        seq=page.c.seq,
+        pts=page.c.pts,
+        text=page.c.text,
+        created_at=page.c.created_at,
+        edited_at=page.c.edited_at,
+        deleted=page.c.deleted_at.is_not(None),
+        reply_to=reply_to,
+        reactions=func.coalesce(reactions.c.reactions, literal_column("'[]'::json")),
+        is_read=page.c.is_read,
+        client_msg_id=page.c.client_msg_id,
+    )
+    messages = func.json_agg(aggregate_order_by(message, by)).filter(page.c.id.is_not(None))
     return (
-        # The columns of MessageOut, by name and shape.
         select(
             access.c.last_seq.label("chat_last_seq"),
-            page.c.id,
-            page.c.chat_id,
-            page.c.sender_id,
-            page.c.seq,
-            page.c.pts,
-            page.c.text,
-            page.c.created_at,
-            page.c.edited_at,
-            page.c.deleted_at.is_not(None).label("deleted"),
-            reply_to.label("reply_to"),
-            func.coalesce(reactions.c.reactions, literal_column("'[]'::json")).label("reactions"),
-            page.c.is_read,
-            page.c.client_msg_id,
+            # As text: pydantic reads the page straight from the JSON (history_page).
+            cast(func.coalesce(messages, literal_column("'[]'::json")), Text).label("messages"),
         )
         .select_from(
             access.outerjoin(page, true()).outerjoin(quote, true()).outerjoin(reactions, true())
         )
-        .order_by(by)
+        .group_by(access.c.last_seq)
     )
+
+
+def _json_object(**fields: Any) -> ColumnElement[Any]:
+    """json_build_object('name', value, …) of `fields`."""
+    pairs: list[Any] = []
+    for name, value in fields.items():
+        pairs += [literal_column(f"'{name}'"), value]
+    return func.json_build_object(*pairs)
 
 
 PAGES = {order: _page_statement(order) for order in _Order}
@@ -224,7 +235,8 @@ async def _read_page(engine: AsyncEngine, order: _Order, params: dict[str, Any])
             if not await conn.execute(_USER_EXISTS, params):
                 raise Unauthorized("unknown user")
             raise NotFound("chat not found")
-    # Validated in one call: the rows carry MessageOut's fields, and the JSON columns
-    # arrive decoded (SQLAlchemy's asyncpg dialect sets a json codec on its connections).
-    messages = _MESSAGES.validate_python([dict(row) for row in rows if row["id"] is not None])
-    return HistoryPage(messages=messages, total=rows[0]["chat_last_seq"])
+    # PostgreSQL wrote the page as JSON with MessageOut's fields: one call reads it all.
+    [page] = rows
+    return HistoryPage(
+        messages=_MESSAGES.validate_json(page["messages"]), total=page["chat_last_seq"]
+    )
