@@ -60,7 +60,10 @@ def make_engine(
     return create_async_engine(
         database_url,
         pool_size=pool_size,
-        max_overflow=pool_size,
+        # No overflow: past pool_size, work waits for a connection (up to the pool
+        # timeout). Overflow connections are closed as soon as they are returned, so
+        # under sustained load each request paid for a new PostgreSQL backend.
+        max_overflow=0,
         # No pre-ping: it costs a round trip per checkout on the hot path; recycle instead,
         # and a dead connection fails one request, not all.
         pool_recycle=1800,

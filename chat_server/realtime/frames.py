@@ -11,7 +11,8 @@ A client that stops reading fills the connection's buffers; uvicorn then holds e
 until the buffer drains, which it never does, and neither its keepalive nor engine.io's
 ping timeout can close such a connection (closing waits for the buffer, too). A send that
 waits longer than `send_timeout` aborts the connection instead: its memory is freed and
-engine.io sees the client gone (it catches up with `sync` when it comes back).
+engine.io sees the client gone (it catches up with `sync` when it comes back). Only a
+send that will wait is timed (uvicorn says so, see _blocks).
 """
 
 import asyncio
@@ -31,6 +32,14 @@ Message = dict[str, Any]
 def _engineio_frame(message: Message) -> bool:
     text = message.get("text")
     return text is None or (len(text) > 0 and text[0] in _PACKET_TYPES)
+
+
+def _blocks(send: Any) -> bool:
+    """Whether `send` would wait: uvicorn's WebSocket protocols wait only while the
+    transport has paused writing (its buffer is over the high-water mark), on an event
+    named `writable`. Anything else is assumed to wait."""
+    writable = getattr(getattr(send, "__self__", None), "writable", None)
+    return not (isinstance(writable, asyncio.Event) and writable.is_set())
 
 
 def _abort(send: Any) -> None:
@@ -72,7 +81,9 @@ class FrameGuard:
             return message
 
         async def guarded_send(message: Message) -> None:
-            if message["type"] not in ("websocket.send", "websocket.close"):
+            # A timer per frame costs more than the frame itself: only a send that will
+            # wait for the client gets one.
+            if message["type"] not in ("websocket.send", "websocket.close") or not _blocks(send):
                 await send(message)
                 return
             try:
