@@ -23,6 +23,7 @@ def _serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from chat_server.app import create_asgi_app
+    from chat_server.gc_tuning import tune_gc
     from chat_server.security import jwt_secret
     from chat_server.shutdown import DrainingServer
 
@@ -51,6 +52,7 @@ def _serve(args: argparse.Namespace) -> None:
         # to save a little on frames of a few hundred bytes.
         ws_per_message_deflate=False,
     )
+    tune_gc()  # thousands of idle sockets would otherwise stall it (gc_tuning.py)
     DrainingServer(
         config, drain=app.socket_server.drain, grace=settings.shutdown_grace_seconds
     ).run()

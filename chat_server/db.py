@@ -67,6 +67,11 @@ def make_engine(
         # No pre-ping: it costs a round trip per checkout on the hot path; recycle instead,
         # and a dead connection fails one request, not all.
         pool_recycle=1800,
+        # Last in, first out: at low concurrency requests reuse the connection that just
+        # served one, whose statements asyncpg has already prepared, instead of taking
+        # each of the pool's in turn and preparing them again on each (bench/compare.py,
+        # idle phase: the first 20 sends took 26-200 ms, one per pooled connection).
+        pool_use_lifo=True,
         **bounds,
     )
 
