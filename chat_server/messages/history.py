@@ -30,7 +30,7 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from chat_server.chats.access import CHAT
@@ -39,8 +39,8 @@ from chat_server.db import BIGINT_MAX
 from chat_server.direct_sql import direct_connection
 from chat_server.errors import NotFound, Unauthorized, ValidationFailed
 from chat_server.messages.models import Message, Reaction
-from chat_server.messages.schemas import REACTION_USERS_SHOWN, MessageOut
-from chat_server.messages.views import QUOTE_COLUMNS, QUOTED
+from chat_server.messages.schemas import MessageOut
+from chat_server.messages.views import QUOTE_COLUMNS, QUOTED, reaction_groups, reaction_order
 from chat_server.users.models import User
 
 MAX_PAGE = 200
@@ -53,7 +53,7 @@ _OFFSET = bindparam("offset", type_=BigInteger)
 _LIMIT = bindparam("limit", type_=BigInteger)
 
 
-class _Order(Enum):
+class PageOrder(Enum):
     SEQ = "seq"  # ascending from a seq: `after < seq < before`
     SEQ_NEWEST_FIRST = "seq, newest first"  # the page just before a seq
     PTS = "pts"  # ascending from a pts: `after < pts`
@@ -63,16 +63,7 @@ def _reactions_of(message_id: Any) -> Any:
     """A lateral subquery: the reactions of the message `message_id` as one JSON array,
     most chosen first, then the one chosen first (NULL when there are none)."""
     grouped = (
-        select(
-            Reaction.emoji,
-            func.count().label("count"),
-            array_agg(  # type: ignore[no-untyped-call]
-                aggregate_order_by(Reaction.user_id, Reaction.created_at, Reaction.user_id)
-            )[1:REACTION_USERS_SHOWN].label("user_ids"),
-            func.min(Reaction.created_at).label("first"),
-        )
-        .where(Reaction.message_id == message_id)
-        .group_by(Reaction.emoji)
+        reaction_groups(Reaction.message_id == message_id)
         .correlate(message_id.table)
         .lateral("grouped")
     )
@@ -84,12 +75,11 @@ def _reactions_of(message_id: Any) -> Any:
         literal_column("'user_ids'"),
         grouped.c.user_ids,
     )
-    order = (grouped.c.count.desc(), grouped.c.first, grouped.c.emoji)
-    listed = func.json_agg(aggregate_order_by(entry, *order))
+    listed = func.json_agg(aggregate_order_by(entry, *reaction_order(grouped)))
     return select(listed.label("reactions")).lateral("reactions")
 
 
-def _page_statement(order: _Order) -> Select[Any]:
+def _page_statement(order: PageOrder) -> Select[Any]:
     """One row when the caller is a member (none otherwise): the chat's last_seq and the
     page as a JSON array of MessageOut objects, ascending."""
     access = (
@@ -100,13 +90,13 @@ def _page_statement(order: _Order) -> Select[Any]:
     )
     rows = select(*Message.__table__.c).where(Message.chat_id == CHAT)
     match order:
-        case _Order.SEQ:
+        case PageOrder.SEQ:
             rows = rows.where(Message.seq > _AFTER, Message.seq < _BEFORE).order_by(Message.seq)
-        case _Order.SEQ_NEWEST_FIRST:
+        case PageOrder.SEQ_NEWEST_FIRST:
             # `offset` back from the bound, the bound at most one past the last message.
             upper = func.least(_BEFORE, access.c.last_seq + 1) - _OFFSET
             rows = rows.where(Message.seq < upper).order_by(Message.seq.desc())
-        case _Order.PTS:
+        case PageOrder.PTS:
             rows = rows.where(Message.pts > _AFTER).order_by(Message.pts)
     page = rows.limit(_LIMIT).lateral("page")
     quote = (
@@ -116,7 +106,7 @@ def _page_statement(order: _Order) -> Select[Any]:
         .lateral("quote")
     )
     reactions = _reactions_of(page.c.id)
-    by = page.c.pts if order is _Order.PTS else page.c.seq  # the page ascending
+    by = page.c.pts if order is PageOrder.PTS else page.c.seq  # the page ascending
     # The quote as views.message_out makes it: none when the message answers none, or
     # when the one it answers is not there.
     reply_to = case(
@@ -165,7 +155,7 @@ def _json_object(**fields: Any) -> ColumnElement[Any]:
     return func.json_build_object(*pairs)
 
 
-PAGES = {order: _page_statement(order) for order in _Order}
+PAGES = {order: _page_statement(order) for order in PageOrder}
 _USER_EXISTS = select(User.id).where(User.id == _USER)
 
 
@@ -198,10 +188,10 @@ async def list_history(
         raise ValidationFailed("offset must not be negative")
     params: dict[str, Any] = {"chat": chat_id, "user": user_id, "limit": limit}
     if before_seq is not None and after_seq is None:  # the page just before, newest first
-        order = _Order.SEQ_NEWEST_FIRST
+        order = PageOrder.SEQ_NEWEST_FIRST
         params |= {"before": before_seq, "offset": offset}
     else:
-        order = _Order.SEQ
+        order = PageOrder.SEQ
         after = (after_seq or 0) + offset
         params |= {"after": min(after, BIGINT_MAX), "before": before_seq or BIGINT_MAX}
     return await _read_page(engine, order, params)
@@ -218,7 +208,7 @@ async def list_changes(
     if after_pts < 0:
         raise ValidationFailed("after_pts must not be negative")
     params = {"chat": chat_id, "user": user_id, "limit": limit, "after": after_pts}
-    return await _read_page(engine, _Order.PTS, params)
+    return await _read_page(engine, PageOrder.PTS, params)
 
 
 def _check_limit(limit: int) -> None:
@@ -226,7 +216,7 @@ def _check_limit(limit: int) -> None:
         raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE}")
 
 
-async def _read_page(engine: AsyncEngine, order: _Order, params: dict[str, Any]) -> HistoryPage:
+async def _read_page(engine: AsyncEngine, order: PageOrder, params: dict[str, Any]) -> HistoryPage:
     async with direct_connection(engine) as conn:
         rows = await conn.execute(PAGES[order], params)
         if not rows:

@@ -4,10 +4,12 @@ grouped query for the reactions), never a query per message."""
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Row,
     Select,
     and_,
@@ -76,22 +78,37 @@ def quoted_page(page: Select[Any], *, descending: bool, by: str = "seq") -> Sele
     )
 
 
-_user_ids = array_agg(  # type: ignore[no-untyped-call]
-    aggregate_order_by(Reaction.user_id, Reaction.created_at, Reaction.user_id)
-)
-_first = func.min(Reaction.created_at)
-REACTIONS_OF = (
-    select(
-        Reaction.message_id,
-        Reaction.emoji,
-        func.count().label("count"),
-        _user_ids[1:REACTION_USERS_SHOWN].label("user_ids"),
+def reaction_groups(*where: ColumnElement[bool]) -> Select[int, str, int, Any, datetime]:
+    """The reactions of the messages `where` picks, one row per message and emoji:
+    `count`, `user_ids` (the first REACTION_USERS_SHOWN, earliest first) and `first`
+    (when it was first chosen). Order them with reaction_order."""
+    return (
+        select(
+            Reaction.message_id,
+            Reaction.emoji,
+            func.count().label("count"),
+            array_agg(  # type: ignore[no-untyped-call]
+                aggregate_order_by(Reaction.user_id, Reaction.created_at, Reaction.user_id)
+            )[1:REACTION_USERS_SHOWN].label("user_ids"),
+            func.min(Reaction.created_at).label("first"),
+        )
+        .where(*where)
+        .group_by(Reaction.message_id, Reaction.emoji)
     )
-    .where(Reaction.message_id == any_(bindparam("message_ids", type_=ARRAY(BigInteger))))
-    .group_by(Reaction.message_id, Reaction.emoji)
-    # Most chosen first; among equals, the one chosen first.
-    .order_by(Reaction.message_id, func.count().desc(), _first, Reaction.emoji)
-)
+
+
+def reaction_order(groups: Any) -> tuple[Any, ...]:
+    """Most chosen first; among equals, the one chosen first (`groups`: a FROM of
+    reaction_groups)."""
+    return groups.c.count.desc(), groups.c.first, groups.c.emoji
+
+
+_groups = reaction_groups(
+    Reaction.message_id == any_(bindparam("message_ids", type_=ARRAY(BigInteger)))
+).subquery("groups")
+REACTIONS_OF = select(
+    _groups.c.message_id, _groups.c.emoji, _groups.c.count, _groups.c.user_ids
+).order_by(_groups.c.message_id, *reaction_order(_groups))
 
 
 async def reactions_of(

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from chat_server.direct_sql import sql_and_arguments
-from chat_server.messages.history import PAGES, _Order
+from chat_server.messages.history import PAGES, PageOrder
 from tests.support.api import TestUser, private_chat, register
 from tests.support.db import plain_dsn
 
@@ -100,12 +100,12 @@ def plan_nodes(plan: dict[str, Any]) -> list[dict[str, Any]]:
 
 # Each kind of page, at the start, the middle and the end of the chat.
 DEPTHS = [
-    (_Order.SEQ, {"after": 0, "before": 2**63 - 1}),
-    (_Order.SEQ, {"after": 1500, "before": 2**63 - 1}),
-    (_Order.SEQ, {"after": 2950, "before": 2**63 - 1}),
-    (_Order.SEQ_NEWEST_FIRST, {"before": 2**63 - 1, "offset": 0}),
-    (_Order.SEQ_NEWEST_FIRST, {"before": 2000, "offset": 1500}),
-    (_Order.PTS, {"after": 1500}),
+    (PageOrder.SEQ, {"after": 0, "before": 2**63 - 1}),
+    (PageOrder.SEQ, {"after": 1500, "before": 2**63 - 1}),
+    (PageOrder.SEQ, {"after": 2950, "before": 2**63 - 1}),
+    (PageOrder.SEQ_NEWEST_FIRST, {"before": 2**63 - 1, "offset": 0}),
+    (PageOrder.SEQ_NEWEST_FIRST, {"before": 2000, "offset": 1500}),
+    (PageOrder.PTS, {"after": 1500}),
 ]
 
 
