@@ -125,8 +125,8 @@ def _page_statement(order: PageOrder) -> Select[Any]:
         seq=page.c.seq,
         pts=page.c.pts,
         text=page.c.text,
-        created_at=page.c.created_at,
-        edited_at=page.c.edited_at,
+        created_at=_utc_time(page.c.created_at),
+        edited_at=_utc_time(page.c.edited_at),
         deleted=page.c.deleted_at.is_not(None),
         reply_to=reply_to,
         reactions=func.coalesce(reactions.c.reactions, literal_column("'[]'::json")),
@@ -137,7 +137,7 @@ def _page_statement(order: PageOrder) -> Select[Any]:
     return (
         select(
             access.c.last_seq.label("chat_last_seq"),
-            # As text: pydantic reads the page straight from the JSON (history_page).
+            # As text: REST sends it as it is, sync has pydantic read it (HistoryPage).
             cast(func.coalesce(messages, literal_column("'[]'::json")), Text).label("messages"),
         )
         .select_from(
@@ -145,6 +145,18 @@ def _page_statement(order: PageOrder) -> Select[Any]:
         )
         .group_by(access.c.last_seq)
     )
+
+
+def _utc_time(timestamp: Any) -> ColumnElement[Any]:
+    """A timestamptz as pydantic's JSON writes a UTC datetime, so that the page's JSON is
+    what pydantic would answer: `2026-05-14T09:30:12.418000Z`, six digits of fraction
+    always, none at all on a whole second (`…T09:30:12Z`). PostgreSQL's own JSON would
+    write the session's offset and cut trailing zeros (`.418+00:00`). NULL stays NULL."""
+    written = func.to_char(
+        func.timezone(literal_column("'UTC'"), timestamp),
+        literal_column("""'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'"""),
+    )
+    return func.replace(written, literal_column("'.000000Z'"), literal_column("'Z'"))
 
 
 def _json_object(**fields: Any) -> ColumnElement[Any]:
@@ -161,8 +173,15 @@ _USER_EXISTS = select(User.id).where(User.id == _USER)
 
 @dataclass(frozen=True)
 class HistoryPage:
-    messages: list[MessageOut]
+    # The page as a JSON array of MessageOut objects, written by PostgreSQL exactly as
+    # pydantic writes them (tests/messages/test_history_json.py): REST sends it as it is.
+    json: str
     total: int  # messages in the chat, tombstones included (seq is gapless)
+
+    @property
+    def messages(self) -> list[MessageOut]:
+        """The page read by pydantic, for callers that need the objects (socket `sync`)."""
+        return _MESSAGES.validate_json(self.json)
 
 
 async def list_history(
@@ -225,8 +244,5 @@ async def _read_page(engine: AsyncEngine, order: PageOrder, params: dict[str, An
             if not await conn.execute(_USER_EXISTS, params):
                 raise Unauthorized("unknown user")
             raise NotFound("chat not found")
-    # PostgreSQL wrote the page as JSON with MessageOut's fields: one call reads it all.
     [page] = rows
-    return HistoryPage(
-        messages=_MESSAGES.validate_json(page["messages"]), total=page["chat_last_seq"]
-    )
+    return HistoryPage(json=page["messages"], total=page["chat_last_seq"])
