@@ -5,6 +5,8 @@ the page's rows by an index range, each row's quote and its reactions. One round
 no transaction (one statement sees one snapshot), run straight on asyncpg
 (direct_sql.py): a page is read far more often than anything is written, and the
 round trips and SQLAlchemy's execution layer were most of its time (bench/compare.py).
+PostgreSQL writes the page as MessageOut JSON, value for value what pydantic writes:
+REST sends it as it is, and only the socket `sync` reads it into objects.
 
 The statements are fixed, with every bound a parameter, so PostgreSQL can keep one plan
 for each; tests/messages/test_history_depth.py checks that plan reads only the page's
