@@ -108,10 +108,11 @@ def create_access_token(settings: Settings, user_id: int) -> str:
 
 
 # Tokens whose signature and claims were checked: (secret, token) -> (user id, exp).
-# A client sends the same token with every request, and checking its signature again
-# was a fifth of a history page's time in this process. Only a token that passed
-# jwt.decode enters, under the secret it was checked with; its expiry is checked on every
-# use, and once past it the token goes through jwt.decode again (which refuses it).
+# A client sends the same token with every request; checking its signature every time
+# was a fifth of a history page's Python time (5 % of the server's samples under load,
+# docs/benchmarks.md). Only a token that passed jwt.decode enters, under the secret it
+# was checked with; its expiry is checked on every use, and once past it the token goes
+# through jwt.decode again (which refuses it).
 VERIFIED_TOKENS_KEPT = 4096
 _verified: dict[tuple[str, str], tuple[int, int]] = {}
 

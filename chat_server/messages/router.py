@@ -237,7 +237,7 @@ async def history(
 
 def _page_response(page: pages.HistoryPage) -> Response:
     # The page's JSON as PostgreSQL wrote it: reading it into MessageOut objects only to
-    # write the same JSON again was most of the route's time (docs/benchmarks.md).
+    # write the same JSON again was a sixth of the server's time (docs/benchmarks.md).
     return Response(
         page.json, media_type="application/json", headers={"X-Total-Count": str(page.total)}
     )
