@@ -8,10 +8,11 @@ returns, for `--seconds` per variant, in this process, with no sockets and no br
 
 1. the ORM unit of work this project used before: session, access check, duplicate
    lookup, the insert, commit (five round trips);
-2. store.store_sends with one send per transaction (SQLAlchemy Core: the chat row lock,
-   then the one statement);
+2. store.store_sends with one send per transaction (the chat row lock, then the one
+   statement, run as the connection's own function: planned once per connection);
 3. messages.service.send_message, which batches each chat's waiting sends (lanes.py);
-4. raw asyncpg running variant 2's transaction: no SQLAlchemy at all.
+4. raw asyncpg running variant 2's transaction with the statement itself, prepared, as
+   PostgreSQL runs any prepared statement: planned anew on every call.
 
 Prints messages/s and CPU milliseconds per message in this process and in PostgreSQL
 (embedded server only), and each variant's rate as a ratio of the raw one; then the same
@@ -185,7 +186,7 @@ def _compiled(statement: Executable) -> tuple[str, list[str]]:
 
 
 def _raw_sender(pool: asyncpg.Pool) -> Sender:
-    sql, order = _compiled(store.STORE_SENDS)
+    sql, order = _compiled(store.STORE_SENDS.statement)  # a custom plan per call
     lock_sql, lock_order = _compiled(LOCK_CHAT_FOR_MEMBERS)
 
     async def send(sender_id: int, chat_id: int, text: str, key: uuid.UUID) -> object:
@@ -247,7 +248,7 @@ async def _run(db: Database, seconds: float) -> tuple[list[Row], Row]:
             ("ORM unit of work (before)", _orm_sender(engine)),
             ("Core statement, one send each", _core_sender(engine)),
             ("service: batched per chat (lanes)", _service_sender(engine)),
-            ("raw asyncpg, one send each", _raw_sender(pool)),
+            ("raw asyncpg, one send each, planned per call", _raw_sender(pool)),
         ]
         sends = [await _measure(n, s, seconds, db.postmaster_pid) for n, s in variants]
         # The chats now hold thousands of messages for the readers to work through.

@@ -10,12 +10,13 @@ transaction: 1.40 ms of CPU before, 0.62 ms now, raw asyncpg 0.48 ms): on a send
 whose lanes seldom batch, that was most of the server's time.
 
 Only statements built once (module-level constants) may run here: each is compiled and
-kept for good. Types the asyncpg driver takes and returns as they are (integers, text,
-UUIDs, timestamps, arrays of those) are all they use, so no SQLAlchemy type processing
-is skipped.
+kept for good. A statement wrapped in ServerFunction runs as a function of the
+connection's own, planned once per connection (see there). Types the asyncpg driver
+takes and returns as they are (integers, text, UUIDs, timestamps, arrays of those) are
+all they use, so no SQLAlchemy type processing is skipped.
 """
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -61,12 +62,76 @@ class Rows(list[Row]):
         return self[0][0] if self else None
 
 
+class ServerFunction:
+    """A statement run as a PL/pgSQL function in the connection's own temporary schema
+    (`pg_temp`), so that PostgreSQL plans it once per connection.
+
+    A prepared statement is planned again on every call ("custom plans") unless
+    PostgreSQL judges a generic plan no dearer, which for the send statement (a dozen
+    CTEs over arrays) it never does: planning took about 1.2 ms of its CPU per call,
+    more than running it (bench/send_path.py). The function's own
+    `SET plan_cache_mode = force_generic_plan` applies to this statement alone; set for
+    the session, it would change every other query's plans (search needs custom ones).
+    Each statement so run has a test that its generic plan reads through indexes.
+
+    Temporary, so nothing is added to the schema or its migrations: each pooled
+    connection creates the functions it lacks when it is first taken (a few ms, once),
+    and they go with the connection. Argument and column types are PostgreSQL's own
+    reading of the statement.
+    """
+
+    def __init__(self, name: str, statement: ClauseElement) -> None:
+        if name in _functions:
+            raise ValueError(f"a server function named {name!r} exists already")
+        self.name = name
+        self.statement = statement
+        _functions[name] = self
+
+    async def install(self, connection: asyncpg.Connection) -> None:
+        """Create the function on `connection` (outside any transaction)."""
+        sql = _compile(self.statement).sql
+        prepared = await connection.prepare(sql)
+        arguments = await _type_names(connection, [t.oid for t in prepared.get_parameters()])
+        attributes = prepared.get_attributes()
+        columns = await _type_names(connection, [a.type.oid for a in attributes])
+        returns = ", ".join(
+            f'"{a.name}" {type_name}' for a, type_name in zip(attributes, columns, strict=True)
+        )
+        assert "$function$" not in sql
+        # use_column: the RETURNS TABLE names are variables too, and every unqualified
+        # name in the statement means a column (parameters are $1, $2, ...).
+        await connection.execute(
+            f"CREATE OR REPLACE FUNCTION pg_temp.{self.name}({', '.join(arguments)})"
+            f" RETURNS TABLE ({returns}) LANGUAGE plpgsql VOLATILE"
+            " SET plan_cache_mode = force_generic_plan AS $function$"
+            f"\n#variable_conflict use_column\nBEGIN\nRETURN QUERY {sql};\nEND\n$function$"
+        )
+
+
+_functions: dict[str, ServerFunction] = {}
+_INSTALLED = "direct_sql.server_functions"  # key of the pool's per-connection info
+
+
+async def _type_names(connection: asyncpg.Connection, oids: Sequence[int]) -> list[str]:
+    rows = await connection.fetch(
+        "SELECT format_type(oid, NULL) FROM unnest($1::oid[]) WITH ORDINALITY AS t(oid, n)"
+        " ORDER BY n",
+        list(oids),
+    )
+    return [row[0] for row in rows]
+
+
 class _Compiled:
-    def __init__(self, statement: ClauseElement) -> None:
-        compiled = statement.compile(dialect=_DIALECT)
+    def __init__(self, statement: ClauseElement | ServerFunction) -> None:
+        function = statement if isinstance(statement, ServerFunction) else None
+        clause = statement.statement if isinstance(statement, ServerFunction) else statement
+        compiled = clause.compile(dialect=_DIALECT)
         assert isinstance(compiled, SQLCompiler)
         self.sql = compiled.string
         self.names = tuple(compiled.positiontup or ())
+        if function is not None:
+            placeholders = ", ".join(f"${n}" for n in range(1, len(self.names) + 1))
+            self.sql = f"SELECT * FROM pg_temp.{function.name}({placeholders})"
         # Values fixed in the statement (a LIMIT, an array slice) travel as parameters.
         self.fixed = {
             name: bind.value
@@ -81,10 +146,11 @@ class _Compiled:
             raise KeyError(f"no value for the parameter {missing} of {self.sql!r}") from None
 
 
-_compiled: dict[int, tuple[ClauseElement, _Compiled]] = {}
+Statement = ClauseElement | ServerFunction
+_compiled: dict[int, tuple[Statement, _Compiled]] = {}
 
 
-def _compile(statement: ClauseElement) -> _Compiled:
+def _compile(statement: Statement) -> _Compiled:
     # Keyed by identity; the statement is kept, so its id cannot be reused.
     found = _compiled.get(id(statement))
     if found is None:
@@ -94,7 +160,7 @@ def _compile(statement: ClauseElement) -> _Compiled:
     return found[1]
 
 
-def sql_and_arguments(statement: ClauseElement, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
+def sql_and_arguments(statement: Statement, params: Mapping[str, Any]) -> tuple[str, list[Any]]:
     """What DirectConnection.execute sends for `statement` (to EXPLAIN it, say)."""
     compiled = _compile(statement)
     return compiled.sql, compiled.arguments(params)
@@ -106,9 +172,7 @@ class DirectConnection:
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
 
-    async def execute(
-        self, statement: ClauseElement, params: Mapping[str, Any] | None = None
-    ) -> Rows:
+    async def execute(self, statement: Statement, params: Mapping[str, Any] | None = None) -> Rows:
         compiled = _compile(statement)
         rows = await self._connection.fetch(
             compiled.sql, *compiled.arguments(params or {}), record_class=Row
@@ -121,9 +185,16 @@ async def _pooled(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
     """One of the engine's pooled connections, as asyncpg's. The pool's limits and
     timeouts apply as to any checkout; a connection found closed is dropped from it."""
     async with engine.connect() as pooled:
-        raw = (await pooled.get_raw_connection()).driver_connection
+        pool_connection = await pooled.get_raw_connection()
+        raw = pool_connection.driver_connection
         assert isinstance(raw, asyncpg.Connection)
         try:
+            # The pool forgets this when it drops the connection, and a new one installs.
+            installed: set[str] = pool_connection.info.setdefault(_INSTALLED, set())
+            for name, function in list(_functions.items()):
+                if name not in installed:
+                    await function.install(raw)
+                    installed.add(name)
             yield raw
         except BaseException:
             if raw.is_closed():

@@ -112,6 +112,6 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture(scope="session")
 def live_server(database_url: str, data_dir: Path) -> Iterator[LiveServer]:
-    """One real server process for the whole session."""
+    """One real server process for the whole session (each xdist worker has its own)."""
     with server_process(database_url, data_dir) as server:
         yield server

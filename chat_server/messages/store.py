@@ -36,7 +36,7 @@ from sqlalchemy.orm import aliased
 
 from chat_server.chats.access import CHAT, members_among
 from chat_server.chats.models import Chat
-from chat_server.direct_sql import DirectConnection, Rows
+from chat_server.direct_sql import DirectConnection, Rows, ServerFunction
 from chat_server.messages.chat_transaction import run_locked
 from chat_server.messages.models import Message
 from chat_server.messages.outcomes import (
@@ -165,7 +165,8 @@ def _store_sends_statement() -> Select[Any]:
     )
 
 
-STORE_SENDS = _store_sends_statement()
+# Run as a function of the connection's own: planned once per connection, not per call.
+STORE_SENDS = ServerFunction("store_sends", _store_sends_statement())
 
 _SENDER_ID = bindparam("sender", type_=BigInteger)
 _membership = select(members_among(CHAT, array([_SENDER_ID])).exists().label("is_member")).subquery(

@@ -1,16 +1,31 @@
-"""The benchmark scripts still run end to end (tiny sizes; the numbers are not checked)."""
+"""The benchmark scripts still run end to end (tiny sizes; the numbers are not checked).
+
+Every phase runs, with windows of a fraction of a second: the smoke checks that the scripts
+work, not what they measure."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from sqlalchemy.engine import make_url
+
 from tests.support.servers import PROJECT_ROOT
 
 
-def _run(script: str, *args: str) -> str:
+@pytest.fixture(scope="module")
+def session_server(database_url: str) -> str:
+    """The test session's PostgreSQL server (its `postgres` database): a bench given it
+    creates and drops a scratch database there instead of starting an embedded server of
+    its own, about 3 s saved each. load.py and send_path.py still start their own, so
+    the embedded path (and its PostgreSQL CPU column) stays covered."""
+    return make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
+
+
+def _run(script: str, *args: str, server: str | None = None) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    server = os.environ.get("TEST_DATABASE_URL")
+    server = server or os.environ.get("TEST_DATABASE_URL")
     extra = ("--database-url", server) if server else ()
     done = subprocess.run(
         [sys.executable, str(PROJECT_ROOT / "bench" / script), *args, *extra],
@@ -47,14 +62,17 @@ def test_load_bench_prints_its_table_with_every_message_delivered(tmp_path: Path
     assert (tmp_path / "latest.md").read_text(encoding="utf-8") in out
 
 
-def test_compare_bench_prints_every_floor_with_a_verdict(tmp_path: Path) -> None:
+def test_compare_bench_prints_every_floor_with_a_verdict(
+    tmp_path: Path, session_server: str
+) -> None:
     out = _run(
         "compare.py",
         *("--output", str(tmp_path / "compare.md")),
-        *("--seconds", "1", "--warmup", "0.5", "--rounds", "1", "--groups", "1"),
-        *("--latency-clients", "10", "--latency-seconds", "1", "--workers", "1"),
-        *("--history-size", "500", "--history-repeats", "5", "--history-seconds", "0.5"),
+        *("--seconds", "0.5", "--warmup", "0.2", "--rounds", "1", "--groups", "1"),
+        *("--latency-clients", "10", "--latency-seconds", "0.5", "--workers", "1"),
+        *("--history-size", "500", "--history-repeats", "5", "--history-seconds", "0.3"),
         *("--idle-sockets", "10", "--idle-groups", "2", "--probes", "3"),
+        server=session_server,
     )
 
     assert "| measure | ours | reference | ratio | floor | |" in out
@@ -71,11 +89,14 @@ def test_compare_bench_prints_every_floor_with_a_verdict(tmp_path: Path) -> None
     assert (tmp_path / "compare.md").read_text(encoding="utf-8") in out
 
 
-def test_search_bench_prints_every_query_kind_with_a_verdict(tmp_path: Path) -> None:
+def test_search_bench_prints_every_query_kind_with_a_verdict(
+    tmp_path: Path, session_server: str
+) -> None:
     out = _run(
         "search.py",
         *("--output", str(tmp_path / "search.md")),
         *("--messages", "2000", "--chats", "50", "--rounds", "1", "--batch", "20"),
+        server=session_server,
     )
     for kind in ("reference: GET /users/me", "common word", "rare word", "prefix", "two words"):
         assert f"| {kind} |" in out, out

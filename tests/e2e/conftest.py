@@ -1,7 +1,8 @@
 """End-to-end fixtures: Debian's Chromium driven by Playwright against the live server.
 
-One browser per test module (starting Chromium is the slow part); every user gets a
-fresh browser context, so two users never share storage or a socket.
+One browser for the whole session (starting Chromium is the slow part, about a second
+each time); every user gets a fresh browser context, so two users never share storage,
+cookies or a socket, whichever module opened the browser.
 """
 
 import asyncio
@@ -56,7 +57,7 @@ def require_chromium() -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def browser() -> AsyncIterator[Browser]:
     require_chromium()
     async with async_playwright() as playwright:

@@ -1,0 +1,151 @@
+"""The send statement runs as a function of each connection's own (direct_sql.ServerFunction),
+planned once per connection: its one generic plan must read through indexes in a busy
+database, and the function must come back with every new connection."""
+
+import contextlib
+import json
+import uuid
+
+import asyncpg
+import httpx
+from sqlalchemy import text
+
+from chat_server.db import make_engine
+from chat_server.direct_sql import sql_and_arguments
+from chat_server.messages.outcomes import Send, Stored
+from chat_server.messages.store import STORE_SENDS, store_sends
+from tests.messages.test_history_depth import big_chat, plan_nodes
+from tests.support.db import plain_dsn
+
+OTHER_CHATS, MEMBERS_EACH = 400, 5
+TABLES = {"messages", "chats", "chat_members"}
+
+
+async def _many_chats(conn: asyncpg.Connection) -> None:
+    """Enough chats and members that reading either table whole would be the wrong plan."""
+    first = await conn.fetchval("SELECT coalesce(max(id), 0) + 1 FROM users")
+    users = OTHER_CHATS * MEMBERS_EACH
+    await conn.execute(
+        "INSERT INTO users (id, name, email, password) SELECT g, 'u' || g,"
+        " 'plan' || g || '@test.invalid', 'x' FROM generate_series($1::bigint, $2) AS g",
+        first,
+        first + users - 1,
+    )
+    chats = await conn.fetch(
+        "INSERT INTO chats (type) SELECT 'group' FROM generate_series(1, $1) RETURNING id",
+        OTHER_CHATS,
+    )
+    await conn.execute(
+        "INSERT INTO chat_members (chat_id, user_id)"
+        " SELECT (($2::bigint[])[(g / $3) + 1]), $1 + g FROM generate_series(0, $4 - 1) AS g",
+        first,
+        [row["id"] for row in chats],
+        MEMBERS_EACH,
+        users,
+    )
+    await conn.execute("ANALYZE users, chats, chat_members, messages")
+
+
+async def test_the_generic_plan_of_a_send_reads_only_through_indexes(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    """PostgreSQL plans the function's statement once for any parameters; run for real
+    (and rolled back) in a chat of 3,000 messages among hundreds of chats, that plan
+    scans no table whole and reads a handful of rows from each."""
+    alice, chat_id = await big_chat(client, database_url)
+    conn = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        await _many_chats(conn)
+        params = {
+            "chat": chat_id,
+            "sender_ids": [alice.id, alice.id],
+            "texts": ["new", "an answer"],
+            "client_msg_ids": [uuid.uuid4(), uuid.uuid4()],
+            "reply_to_seqs": [None, 1500],
+        }
+        sql, arguments = sql_and_arguments(STORE_SENDS.statement, params)
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            await conn.execute(
+                "PREPARE send (bigint, bigint[], text[], uuid[], bigint[]) AS " + sql
+            )
+            # EXPLAIN EXECUTE takes no parameters: the values are written out, all
+            # integers and UUIDs but the two texts, which are plain words.
+            chat, senders, texts, keys, _ = arguments
+            values = ", ".join(
+                [
+                    str(int(chat)),
+                    f"ARRAY{[int(s) for s in senders]}::bigint[]",
+                    "ARRAY[" + ", ".join(f"'{t}'" for t in texts) + "]::text[]",
+                    "ARRAY[" + ", ".join(f"'{k}'" for k in keys) + "]::uuid[]",
+                    "ARRAY[NULL, 1500]::bigint[]",
+                ]
+            )
+            explained = await conn.fetchval(
+                f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE send({values})"
+            )
+            stored = await conn.fetchval(
+                "SELECT count(*) FROM messages WHERE chat_id = $1 AND seq > 3000", chat_id
+            )
+            assert stored == 2  # the plan was run, not only drawn
+        finally:
+            await transaction.rollback()
+    finally:
+        await conn.close()
+    nodes = plan_nodes(json.loads(explained)[0]["Plan"])
+    scanned = [n for n in nodes if n.get("Relation Name") in TABLES]
+    assert {n["Relation Name"] for n in scanned} == TABLES, nodes
+    assert all(n["Node Type"] != "Seq Scan" for n in scanned), scanned
+    assert all(n["Actual Rows"] <= 2 for n in scanned), scanned
+
+
+async def test_every_new_connection_creates_the_function_again(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    """Temporary: nothing in the schema, and a connection that died takes its function
+    with it; the pool's next connection creates its own before the first send."""
+    alice, chat_id = await big_chat(client, database_url)
+    engine = make_engine(database_url, pool_size=1)
+    admin = await asyncpg.connect(plain_dsn(database_url))
+    try:
+
+        async def send_one(text: str) -> None:
+            [outcome] = await store_sends(
+                engine, chat_id=chat_id, sends=[Send(alice.id, text, uuid.uuid4())]
+            )
+            assert isinstance(outcome, Stored), outcome
+
+        async def backend() -> int:
+            async with engine.connect() as conn:
+                return int(await conn.scalar(text("SELECT pg_backend_pid()")))
+
+        await send_one("on the first connection")
+        first = await backend()
+        in_schema = await admin.fetchval(
+            "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE p.proname = 'store_sends' AND n.nspname NOT LIKE 'pg_temp%'"
+        )
+        assert in_schema == 0
+        settings = await admin.fetch(
+            "SELECT p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+            " WHERE p.proname = 'store_sends' AND n.nspname LIKE 'pg_temp%'"
+        )
+        assert settings  # one per connection that has sent, this test's among them
+        assert all(row["proconfig"] == ["plan_cache_mode=force_generic_plan"] for row in settings)
+        # The pool's one connection is killed; its next checkout fails once, then the
+        # pool opens a new connection, which has no function yet.
+        assert await admin.fetchval("SELECT pg_terminate_backend($1)", first)
+        with contextlib.suppress(Exception):  # the request that finds it dead may fail
+            await send_one("perhaps on the dead connection")
+        await send_one("on a new connection")
+        assert await backend() != first
+        texts = await admin.fetch(
+            "SELECT text FROM messages WHERE chat_id = $1 AND seq > 3000 ORDER BY seq", chat_id
+        )
+        assert texts[0]["text"] == "on the first connection"
+        assert texts[-1]["text"] == "on a new connection"
+    finally:
+        await admin.close()
+        await engine.dispose()
