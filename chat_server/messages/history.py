@@ -8,8 +8,9 @@ round trips and SQLAlchemy's execution layer were most of its time (bench/compar
 PostgreSQL writes the page as MessageOut JSON, value for value what pydantic writes:
 REST sends it as it is, and only the socket `sync` reads it into objects.
 
-The statements are fixed, with every bound a parameter, so PostgreSQL can keep one plan
-for each; tests/messages/test_history_depth.py checks that plan reads only the page's
+The statements are fixed, with every bound a parameter, and each runs as a function of
+the connection's own (direct_sql.ServerFunction), so PostgreSQL plans it once per
+connection; tests/messages/test_history_depth.py checks that plan reads only the page's
 rows at any depth.
 """
 
@@ -38,7 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from chat_server.chats.access import CHAT
 from chat_server.chats.models import Chat, ChatMember
 from chat_server.db import BIGINT_MAX
-from chat_server.direct_sql import direct_connection
+from chat_server.direct_sql import ServerFunction, direct_connection
 from chat_server.errors import NotFound, Unauthorized, ValidationFailed
 from chat_server.messages.models import Message, Reaction
 from chat_server.messages.schemas import MessageOut
@@ -169,7 +170,12 @@ def _json_object(**fields: Any) -> ColumnElement[Any]:
     return func.json_build_object(*pairs)
 
 
-PAGES = {order: _page_statement(order) for order in PageOrder}
+# Each run as a function of the connection's own: planned once per connection, not on
+# every page (direct_sql.ServerFunction; test_history_depth checks that one plan).
+PAGES = {
+    order: ServerFunction(f"history_page_{order.name.lower()}", _page_statement(order))
+    for order in PageOrder
+}
 _USER_EXISTS = select(User.id).where(User.id == _USER)
 
 

@@ -122,7 +122,7 @@ async def test_a_page_at_any_depth_reads_only_its_rows_from_an_index(
         await conn.execute(f"SET plan_cache_mode = {plan_cache_mode}")
         for order, bounds in DEPTHS:
             params = {"chat": chat_id, "user": alice.id, "limit": 50, **bounds}
-            sql, arguments = sql_and_arguments(PAGES[order], params)
+            sql, arguments = sql_and_arguments(PAGES[order].statement, params)
             await conn.execute(f"PREPARE page AS {sql}")
             # Only integers: written out as they are.
             values = ", ".join(str(int(a)) for a in arguments)
