@@ -191,15 +191,20 @@ async def _pooled(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
         try:
             # The pool forgets this when it drops the connection, and a new one installs.
             installed: set[str] = pool_connection.info.setdefault(_INSTALLED, set())
-            for name, function in list(_functions.items()):
-                if name not in installed:
-                    await function.install(raw)
-                    installed.add(name)
+            if len(installed) < len(_functions):  # once per connection, not per checkout
+                await _install_missing(raw, installed)
             yield raw
         except BaseException:
             if raw.is_closed():
                 await pooled.invalidate()
             raise
+
+
+async def _install_missing(connection: asyncpg.Connection, installed: set[str]) -> None:
+    for name, function in list(_functions.items()):
+        if name not in installed:
+            await function.install(connection)
+            installed.add(name)
 
 
 @asynccontextmanager
