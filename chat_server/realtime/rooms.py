@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 import socketio
 
 from chat_server.faults import describe, is_unavailable, log_expected
+from chat_server.realtime.fanout import InlineFanoutManager
 
 NAMESPACE = "/"
 JOIN_ORDER = "chat_server:join_chat"
@@ -44,9 +45,10 @@ async def apply_membership_order(server: socketio.AsyncServer, order: str, data:
             await server.leave_room(sid, room, namespace=NAMESPACE)
 
 
-class ChatRedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+class ChatRedisManager(socketio.AsyncRedisManager, InlineFanoutManager):  # type: ignore[misc]
     """The Redis manager, plus the membership orders above (carried as emits), that
-    degrades instead of stopping when Redis is down or frozen.
+    degrades instead of stopping when Redis is down or frozen. Its local deliveries
+    are InlineFanoutManager's (the base after AsyncPubSubManager in the MRO).
 
     Every emit reaches this process's sockets before it is published (the library's
     order). Publishing waits at most `timeout`; after a failure this process stops

@@ -10,6 +10,7 @@ from chat_server.config import Settings
 from chat_server.faults import describe, log_expected
 from chat_server.realtime import wire_json
 from chat_server.realtime.acks import error_ack
+from chat_server.realtime.fanout import InlineFanoutManager
 from chat_server.realtime.origins import same_origin_or
 from chat_server.realtime.rooms import ChatRedisManager
 from chat_server.realtime.session_limits import SessionLimits
@@ -164,7 +165,7 @@ def create_socket_server(settings: Settings) -> SocketServer:
             timeout=settings.redis_timeout_seconds,
         )
         if settings.redis_url
-        else None
+        else InlineFanoutManager()
     )
     return SocketServer(
         async_mode="asgi",
