@@ -28,6 +28,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 # More than the pipeline has: reaching it means a statement is being built per call.
 MAX_STATEMENTS = 64
+# Each ServerFunction's own settings (see there), not the session's.
+PLAN_SETTINGS = {"plan_cache_mode": "force_generic_plan", "enable_seqscan": "off"}
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 
 
@@ -74,6 +76,14 @@ class ServerFunction:
     the session, it would change every other query's plans (search needs custom ones).
     Each statement so run has a test that its generic plan reads through indexes.
 
+    The plan is made on the connection's first call and kept for its life, so it must
+    not follow the table sizes of that moment: on a new server the tables are empty and
+    never analysed, and PostgreSQL would rather read `messages` whole than through an
+    index, for as long as the connection lives or until autovacuum's first ANALYZE
+    (a benchmark's first round ran at two thirds of the speed of the next). With
+    `enable_seqscan = off`, on these functions only, their plans read through indexes
+    whatever the statistics say: every table they read has an index for it.
+
     Temporary, so nothing is added to the schema or its migrations: each pooled
     connection creates the functions it lacks when it is first taken (a few ms, once),
     and they go with the connection. Argument and column types are PostgreSQL's own
@@ -103,7 +113,8 @@ class ServerFunction:
         await connection.execute(
             f"CREATE OR REPLACE FUNCTION pg_temp.{self.name}({', '.join(arguments)})"
             f" RETURNS TABLE ({returns}) LANGUAGE plpgsql VOLATILE"
-            " SET plan_cache_mode = force_generic_plan AS $function$"
+            + "".join(f" SET {name} = {value}" for name, value in PLAN_SETTINGS.items())
+            + " AS $function$"
             f"\n#variable_conflict use_column\nBEGIN\nRETURN QUERY {sql};\nEND\n$function$"
         )
 

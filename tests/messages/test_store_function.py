@@ -2,6 +2,7 @@
 planned once per connection: its one generic plan must read through indexes in a busy
 database, and the function must come back with every new connection."""
 
+import asyncio
 import contextlib
 import json
 import uuid
@@ -9,11 +10,14 @@ import uuid
 import asyncpg
 import httpx
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from chat_server.db import make_engine
-from chat_server.direct_sql import sql_and_arguments
+from chat_server.direct_sql import PLAN_SETTINGS, sql_and_arguments
+from chat_server.embedded_db import ensure_database
 from chat_server.messages.outcomes import Send, Stored
 from chat_server.messages.store import STORE_SENDS, store_sends
+from chat_server.migrate import upgrade_to_head
 from tests.messages.test_history_depth import big_chat, plan_nodes
 from tests.support.db import plain_dsn
 
@@ -133,7 +137,8 @@ async def test_every_new_connection_creates_the_function_again(
             " WHERE p.proname = 'store_sends' AND n.nspname LIKE 'pg_temp%'"
         )
         assert settings  # one per connection that has sent, this test's among them
-        assert all(row["proconfig"] == ["plan_cache_mode=force_generic_plan"] for row in settings)
+        expected = [f"{name}={value}" for name, value in PLAN_SETTINGS.items()]
+        assert all(row["proconfig"] == expected for row in settings)
         # The pool's one connection is killed; its next checkout fails once, then the
         # pool opens a new connection, which has no function yet.
         assert await admin.fetchval("SELECT pg_terminate_backend($1)", first)
@@ -149,3 +154,67 @@ async def test_every_new_connection_creates_the_function_again(
     finally:
         await admin.close()
         await engine.dispose()
+
+
+async def test_a_function_planned_while_the_tables_are_empty_still_reads_through_indexes(
+    database_url: str,
+) -> None:
+    """A new server plans each function on its first call, when `messages` is empty and
+    never analysed, and keeps that plan for the connection's life: once the chat holds
+    thousands of messages (and before any ANALYZE), a send still scans no table whole."""
+    name = "chat_fresh_" + uuid.uuid4().hex[:8]
+    fresh_url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    await ensure_database(database_url, name)
+    admin = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        await asyncio.to_thread(upgrade_to_head, fresh_url)
+        conn = await asyncpg.connect(plain_dsn(fresh_url))
+        try:
+            for table in TABLES:  # no ANALYZE may come and plan the function again
+                await conn.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
+            await conn.execute(
+                "INSERT INTO users (id, name, email, password)"
+                " VALUES (1, 'Alice', 'alice@test.invalid', 'x')"
+            )
+            chat_id = await conn.fetchval("INSERT INTO chats (type) VALUES ('group') RETURNING id")
+            await conn.execute(
+                "INSERT INTO chat_members (chat_id, user_id) VALUES ($1, 1)", chat_id
+            )
+            await STORE_SENDS.install(conn)
+
+            async def send(text: str) -> asyncpg.Record:
+                params = {
+                    "chat": chat_id,
+                    "sender_ids": [1],
+                    "texts": [text],
+                    "client_msg_ids": [uuid.uuid4()],
+                    "reply_to_seqs": [None],
+                }
+                sql, arguments = sql_and_arguments(STORE_SENDS, params)
+                [row] = await conn.fetch(sql, *arguments)
+                assert row["is_new"]
+                return row
+
+            # The first call plans the function, on empty tables.
+            assert (await send("first"))["seq"] == 1
+            await conn.execute(
+                "INSERT INTO messages (chat_id, sender_id, text, client_msg_id, seq, pts)"
+                " SELECT $1, 1, 'old', gen_random_uuid(), g, g FROM generate_series(2, 20001) g",
+                chat_id,
+            )
+            await conn.execute(
+                "UPDATE chats SET last_seq = 20001, last_pts = 20001 WHERE id = $1", chat_id
+            )
+            async with conn.transaction():
+                assert (await send("later"))["seq"] == 20002
+                seq_scans = await conn.fetch(
+                    "SELECT relname, seq_scan AS n FROM pg_stat_xact_user_tables"
+                    " WHERE relname = ANY($1::text[])",
+                    sorted(TABLES),
+                )
+            assert {r["relname"]: r["n"] for r in seq_scans} == {t: 0 for t in TABLES}
+        finally:
+            await conn.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
