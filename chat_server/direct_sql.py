@@ -29,7 +29,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 # More than the pipeline has: reaching it means a statement is being built per call.
 MAX_STATEMENTS = 64
 # Each ServerFunction's own settings (see there), not the session's.
-PLAN_SETTINGS = {"plan_cache_mode": "force_generic_plan", "enable_seqscan": "off"}
+PLAN_SETTINGS = {"plan_cache_mode": "force_generic_plan", "enable_seqscan": "off", "jit": "off"}
 _DIALECT = asyncpg_dialect()  # type: ignore[no-untyped-call]
 
 
@@ -82,7 +82,10 @@ class ServerFunction:
     index, for as long as the connection lives or until autovacuum's first ANALYZE
     (a benchmark's first round ran at two thirds of the speed of the next). With
     `enable_seqscan = off`, on these functions only, their plans read through indexes
-    whatever the statistics say: every table they read has an index for it.
+    whatever the statistics say: every table they read has an index for it. And
+    `jit = off`: a generic plan's row estimates are guesses, and once its cost passed
+    `jit_above_cost` PostgreSQL compiled the plan on every call (15 to 250 ms for a
+    page that takes half a millisecond to read).
 
     Temporary, so nothing is added to the schema or its migrations: each pooled
     connection creates the functions it lacks when it is first taken (a few ms, once),

@@ -9,7 +9,7 @@ import asyncpg
 import httpx
 import pytest
 
-from chat_server.direct_sql import sql_and_arguments
+from chat_server.direct_sql import PLAN_SETTINGS, sql_and_arguments
 from chat_server.messages.history import PAGES, PageOrder
 from tests.support.api import TestUser, private_chat, register
 from tests.support.db import plain_dsn
@@ -109,17 +109,26 @@ DEPTHS = [
 ]
 
 
-@pytest.mark.parametrize("plan_cache_mode", ["force_custom_plan", "force_generic_plan"])
+# Plans for one call's parameters, and the plan the server's page functions keep for all
+# calls (direct_sql.PLAN_SETTINGS), where JIT would otherwise compile every cheap plan.
+SETTINGS = {
+    "custom plan": {"plan_cache_mode": "force_custom_plan"},
+    "server function": {"jit_above_cost": "0", **PLAN_SETTINGS},
+}
+
+
+@pytest.mark.parametrize("planning", SETTINGS)
 async def test_a_page_at_any_depth_reads_only_its_rows_from_an_index(
-    client: httpx.AsyncClient, database_url: str, plan_cache_mode: str
+    client: httpx.AsyncClient, database_url: str, planning: str
 ) -> None:
-    """The server runs each page statement prepared, and PostgreSQL may then keep one
-    plan for all parameters (a generic plan): that plan too must read no more than the
-    page, through the chat's seq or pts index, never a scan of the table."""
+    """The server runs each page statement as a function with one generic plan for all
+    parameters: that plan too must read no more than the page, through the chat's seq
+    or pts index, never a scan of the table, and is never compiled by JIT."""
     alice, chat_id = await big_chat(client, database_url)
     conn = await asyncpg.connect(plain_dsn(database_url))
     try:
-        await conn.execute(f"SET plan_cache_mode = {plan_cache_mode}")
+        for name, value in SETTINGS[planning].items():
+            await conn.execute(f"SET {name} = {value}")
         for order, bounds in DEPTHS:
             params = {"chat": chat_id, "user": alice.id, "limit": 50, **bounds}
             sql, arguments = sql_and_arguments(PAGES[order].statement, params)
@@ -130,6 +139,7 @@ async def test_a_page_at_any_depth_reads_only_its_rows_from_an_index(
                 f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE page({values})"
             )
             await conn.execute("DEALLOCATE page")
+            assert "JIT" not in json.loads(explained)[0], (order, explained)
             nodes = plan_nodes(json.loads(explained)[0]["Plan"])
             on_messages = [n for n in nodes if n.get("Relation Name") == "messages"]
             assert on_messages, nodes
