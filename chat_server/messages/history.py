@@ -62,14 +62,12 @@ class PageOrder(Enum):
     PTS = "pts"  # ascending from a pts: `after < pts`
 
 
-def _reactions_of(message_id: Any) -> Any:
-    """A lateral subquery: the reactions of the message `message_id` as one JSON array,
-    most chosen first, then the one chosen first (NULL when there are none)."""
-    grouped = (
-        reaction_groups(Reaction.message_id == message_id)
-        .correlate(message_id.table)
-        .lateral("grouped")
-    )
+def _reactions_of(page: Any) -> Any:
+    """The reactions of the page's messages, one row per reacted message: `reactions`,
+    a JSON array, most chosen first, then the one chosen first. One grouped query for
+    the page: a subquery per row cost PostgreSQL a fifth of the page's time even when
+    no message had a reaction."""
+    grouped = reaction_groups(Reaction.message_id.in_(select(page.c.id))).cte("grouped")
     entry = func.json_build_object(
         literal_column("'emoji'"),
         grouped.c.emoji,
@@ -79,7 +77,11 @@ def _reactions_of(message_id: Any) -> Any:
         grouped.c.user_ids,
     )
     listed = func.json_agg(aggregate_order_by(entry, *reaction_order(grouped)))
-    return select(listed.label("reactions")).lateral("reactions")
+    return (
+        select(grouped.c.message_id, listed.label("reactions"))
+        .group_by(grouped.c.message_id)
+        .cte("reacted")
+    )
 
 
 def _page_statement(order: PageOrder) -> Select[Any]:
@@ -101,14 +103,16 @@ def _page_statement(order: PageOrder) -> Select[Any]:
             rows = rows.where(Message.seq < upper).order_by(Message.seq.desc())
         case PageOrder.PTS:
             rows = rows.where(Message.pts > _AFTER).order_by(Message.pts)
-    page = rows.limit(_LIMIT).lateral("page")
+    # A CTE, so that the reactions are read for the page's rows in one query.
+    paged = rows.limit(_LIMIT).lateral("paged")
+    page = select(paged).select_from(access.join(paged, true())).cte("page")
     quote = (
         select(*QUOTE_COLUMNS)
         .where(QUOTED.chat_id == page.c.chat_id, QUOTED.seq == page.c.reply_to_seq)
         .limit(1)  # an index probe per row, never a join over the whole chat
         .lateral("quote")
     )
-    reactions = _reactions_of(page.c.id)
+    reactions = _reactions_of(page)
     by = page.c.pts if order is PageOrder.PTS else page.c.seq  # the page ascending
     # The quote as views.message_out makes it: none when the message answers none, or
     # when the one it answers is not there.
@@ -144,7 +148,9 @@ def _page_statement(order: PageOrder) -> Select[Any]:
             cast(func.coalesce(messages, literal_column("'[]'::json")), Text).label("messages"),
         )
         .select_from(
-            access.outerjoin(page, true()).outerjoin(quote, true()).outerjoin(reactions, true())
+            access.outerjoin(page, true())
+            .outerjoin(quote, true())
+            .outerjoin(reactions, reactions.c.message_id == page.c.id)
         )
         .group_by(access.c.last_seq)
     )
