@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 Result = TypeVar("Result")
 Work = Callable[[DirectConnection], Awaitable[Result]]
+ChatWork = Callable[[DirectConnection, int], Awaitable[Result]]  # the chat's id
 
 _WAIT_FOR_CHAT = select(Chat.id).where(Chat.id == CHAT).with_for_update(read=True)
 _XACT_STATUS = text("SELECT pg_xact_status(CAST(CAST(:xact AS text) AS xid8))")
@@ -57,28 +58,50 @@ async def run_locked(
     with the same client_msg_id into another chat): the next attempt sees that row.
     Any other error is raised; nothing was committed then.
     """
+    [result] = await run_locked_in_chats(
+        engine, [(chat_id, user_ids)], work=lambda conn, _: work(conn)
+    )
+    return result
+
+
+async def run_locked_in_chats(
+    engine: AsyncEngine,
+    chats: Sequence[tuple[int, Sequence[int]]],
+    *,
+    work: ChatWork[Result],
+) -> list[Result | Refused]:
+    """run_locked for several chats in one transaction: each chat's row lock (taken in
+    ascending chat id order, so that two such transactions cannot deadlock; every other
+    transaction locks one chat), then `work(conn, chat_id)` for it. One result per chat,
+    in the order given; Refused for a chat with none of its `user_ids` as members.
+    Retried and raised as run_locked is: all the chats' work commits or none does."""
     attempts_left = ATTEMPTS
     while True:
-        result = await _attempt(engine, chat_id, list(user_ids), work)
+        results = await _attempt(engine, chats, work)
         attempts_left -= 1
-        if not isinstance(result, _Undone):
-            return result
+        if not isinstance(results, _Undone):
+            return results
         if attempts_left == 0:
-            raise result.error
+            raise results.error
 
 
 async def _attempt(
-    engine: AsyncEngine, chat_id: int, user_ids: list[int], work: Work[Result]
-) -> Result | Refused | _Undone:
+    engine: AsyncEngine, chats: Sequence[tuple[int, Sequence[int]]], work: ChatWork[Result]
+) -> list[Result | Refused] | _Undone:
     xact: str | None = None
+    locked_chat = 0  # a chat whose lock this transaction took: its end frees it
     done = False
+    results: list[Result | Refused] = [Refused() for _ in chats]
     try:
         async with direct_transaction(engine) as conn:
-            lock = {"chat": chat_id, "user_ids": user_ids}
-            xact = (await conn.execute(LOCK_CHAT_FOR_MEMBERS, lock)).scalar()
-            if xact is None:
-                return Refused()
-            result = await work(conn)
+            for index in sorted(range(len(chats)), key=lambda i: chats[i][0]):
+                chat_id, user_ids = chats[index]
+                lock = {"chat": chat_id, "user_ids": list(user_ids)}
+                locked = (await conn.execute(LOCK_CHAT_FOR_MEMBERS, lock)).scalar()
+                if locked is None:
+                    continue
+                xact, locked_chat = locked, chat_id
+                results[index] = await work(conn, chat_id)
             done = True
     except asyncpg.UniqueViolationError as exc:
         if not done:
@@ -87,13 +110,13 @@ async def _attempt(
     except Exception as exc:
         if not done or xact is None:
             raise  # COMMIT was never sent: the transaction is undone
-        status = await _status(engine, chat_id, xact)
+        status = await _status(engine, locked_chat, xact)
         if status == "committed":
-            return result
+            return results
         if status == "aborted":
             return _Undone(exc)
-        raise CommitUnknown(f"transaction {xact} of chat {chat_id}: {status}") from exc
-    return result
+        raise CommitUnknown(f"transaction {xact} of chat {locked_chat}: {status}") from exc
+    return results
 
 
 async def _status(engine: AsyncEngine, chat_id: int, xact: str) -> str | None:

@@ -10,8 +10,15 @@ before it takes the next, so the sockets of this process hear a chat's messages 
 
 Changes to stored messages (edit, delete, reaction) share the sends' lane: both take
 the chat's pts, and one lane publishing in commit order is what makes `message` and
-`message_updated` reach this process's sockets in pts order. A run of sends in a batch
-is stored in one transaction; each change takes a transaction of its own.
+`message_updated` reach this process's sockets in pts order. Each change takes a
+transaction of its own.
+
+A run of sends goes one step further: every chat's runs pass through one more lane, the
+process's store lane, which runs at most STORE_TRANSACTIONS transactions at once; the
+runs of all the chats that arrive while those are under way are stored in the next one
+together (one chat row lock and one store statement per chat). Spread over many quiet
+chats, sends seldom wait for their own chat, and a transaction per send cost four round
+trips each; together they share them.
 """
 
 import asyncio
@@ -38,14 +45,20 @@ from chat_server.messages.outcomes import (
     WatermarkMove,
 )
 from chat_server.messages.read_status import apply_reads
-from chat_server.messages.store import look_up_send, store_sends
+from chat_server.messages.store import look_up_send, store_sends_in_chats
 
 MAX_BATCH = 100
+# Transactions the store lane runs at once. More than one, so that a transaction held up
+# (a chat row another process holds, a COMMIT being looked up) does not hold up every
+# chat; few, so that the runs that arrive meanwhile share the next one.
+STORE_TRANSACTIONS = 2
 logger = logging.getLogger(__name__)
 
 # What a chat's message lane takes and answers: an Exception is raised to its requester.
 MessageRequest = Send | Change
 MessageOutcome = SendOutcome | ChangeOutcome | Exception
+# What the store lane takes: a chat's run of sends; and answers: one outcome per send.
+ChatSends = tuple[int, list[Send]]
 
 Request = TypeVar("Request")
 Outcome = TypeVar("Outcome")
@@ -54,9 +67,10 @@ _Waiting = list[tuple[Request, asyncio.Future[Outcome]]]
 
 
 class Lane(Generic[Request, Outcome]):
-    """A queue with at most one worker, which hands everything queued (up to MAX_BATCH)
-    to `handle`: one outcome per request. A batch that fails as a whole is handled again
-    one request at a time, so an error stays with the request that caused it."""
+    """A queue with at most `max_workers` workers (one keeps the order), each handing
+    everything queued (up to MAX_BATCH) to `handle`: one outcome per request. A batch
+    that fails as a whole is handled again one request at a time, so an error stays
+    with the request that caused it."""
 
     def __init__(
         self,
@@ -64,20 +78,23 @@ class Lane(Generic[Request, Outcome]):
         *,
         workers: set[asyncio.Task[None]],
         on_idle: Callable[[], object],
+        max_workers: int = 1,
     ) -> None:
         self._handle = handle
         self._workers = workers
         self._on_idle = on_idle
+        self._max_workers = max_workers
         self._queue: _Waiting[Request, Outcome] = []
-        self._worker: asyncio.Task[None] | None = None
+        self._running = 0
 
     def submit(self, request: Request) -> asyncio.Future[Outcome]:
         waiter: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._queue.append((request, waiter))
-        if self._worker is None:
-            self._worker = asyncio.create_task(self._drain())
-            self._workers.add(self._worker)  # the loop keeps only weak references
-            self._worker.add_done_callback(self._workers.discard)
+        if self._running < self._max_workers:
+            self._running += 1
+            worker = asyncio.create_task(self._drain())
+            self._workers.add(worker)  # the loop keeps only weak references
+            worker.add_done_callback(self._workers.discard)
         return waiter
 
     async def _drain(self) -> None:
@@ -86,11 +103,12 @@ class Lane(Generic[Request, Outcome]):
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 await self._run(batch)
         finally:
-            self._worker = None
-            # Only left over when the worker was cancelled: nobody may wait for ever.
-            waiting, self._queue = self._queue, []
-            _fail(waiting, RuntimeError("interrupted"))
-            self._on_idle()
+            self._running -= 1
+            if self._running == 0:
+                # Only left over when the worker was cancelled: nobody may wait for ever.
+                waiting, self._queue = self._queue, []
+                _fail(waiting, RuntimeError("interrupted"))
+                self._on_idle()
 
     async def _run(self, batch: _Waiting[Request, Outcome]) -> None:
         requests = [request for request, _ in batch]
@@ -139,6 +157,12 @@ class ChatLanes:
         self._workers: set[asyncio.Task[None]] = set()
         self._messages: dict[int, Lane[MessageRequest, MessageOutcome]] = {}
         self._reads: dict[int, Lane[Read, ReadOutcome]] = {}
+        self._stores: Lane[ChatSends, list[SendOutcome]] = Lane(
+            lambda runs: store_sends_in_chats(engine, runs),
+            workers=self._workers,
+            on_idle=lambda: None,
+            max_workers=STORE_TRANSACTIONS,
+        )
 
     async def send(self, chat_id: int, send: Send) -> SendOutcome:
         """Store `send` in the chat's next batch; returns once that batch is published."""
@@ -210,7 +234,7 @@ class ChatLanes:
 
     async def _send_batch(self, chat_id: int, sends: list[Send]) -> list[MessageOutcome]:
         try:
-            outcomes = await store_sends(self._engine, chat_id=chat_id, sends=sends)
+            outcomes = await self._stores.submit((chat_id, sends))
         except Exception as exc:
             if len(sends) == 1:
                 return [exc]

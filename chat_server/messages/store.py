@@ -37,7 +37,7 @@ from sqlalchemy.orm import aliased
 from chat_server.chats.access import CHAT, members_among
 from chat_server.chats.models import Chat
 from chat_server.direct_sql import DirectConnection, Rows, ServerFunction
-from chat_server.messages.chat_transaction import run_locked
+from chat_server.messages.chat_transaction import run_locked_in_chats
 from chat_server.messages.models import Message
 from chat_server.messages.outcomes import (
     Duplicate,
@@ -191,25 +191,43 @@ async def store_sends(
 ) -> list[SendOutcome]:
     """Store, in one transaction, the sends whose ids are new, in the order given; one
     outcome per send. Raises when the batch failed as a whole (nothing was stored)."""
-    sender_ids = [send.sender_id for send in sends]
-    params = {
-        "chat": chat_id,
-        "sender_ids": sender_ids,
-        "texts": [send.text for send in sends],
-        "client_msg_ids": [send.client_msg_id for send in sends],
-        "reply_to_seqs": [send.reply_to_seq for send in sends],
-    }
+    [outcomes] = await store_sends_in_chats(engine, [(chat_id, sends)])
+    return outcomes
 
-    async def store(conn: DirectConnection) -> Rows:
+
+async def store_sends_in_chats(
+    engine: AsyncEngine, batches: Sequence[tuple[int, Sequence[Send]]]
+) -> list[list[SendOutcome]]:
+    """store_sends for several chats' batches in one transaction (one chat row lock and
+    one store statement per chat): one list of outcomes per batch, in the order given.
+    Raises when the transaction failed as a whole (nothing was stored in any chat)."""
+    given = {chat_id: sends for chat_id, sends in batches}
+
+    async def store(conn: DirectConnection, chat_id: int) -> Rows:
+        sends = given[chat_id]
+        params = {
+            "chat": chat_id,
+            "sender_ids": [send.sender_id for send in sends],
+            "texts": [send.text for send in sends],
+            "client_msg_ids": [send.client_msg_id for send in sends],
+            "reply_to_seqs": [send.reply_to_seq for send in sends],
+        }
         return await conn.execute(STORE_SENDS, params)
 
-    rows = await run_locked(engine, chat_id=chat_id, user_ids=sender_ids, work=store)
-    if isinstance(rows, Refused):  # no member among the senders, or no chat
-        return [rows for _ in sends]
-    outcomes = _outcomes(rows)
-    if any(isinstance(outcome, Duplicate) for outcome in outcomes):
-        outcomes = await _current_duplicates(engine, outcomes)
-    return outcomes
+    if len(given) != len(batches):
+        raise ValueError("one batch per chat")
+    locked = [(chat_id, [send.sender_id for send in sends]) for chat_id, sends in batches]
+    results = await run_locked_in_chats(engine, locked, work=store)
+    answered: list[list[SendOutcome]] = []
+    for (_, sends), rows in zip(batches, results, strict=True):
+        if isinstance(rows, Refused):  # no member among the senders, or no chat
+            answered.append([rows for _ in sends])
+            continue
+        outcomes = _outcomes(rows)
+        if any(isinstance(outcome, Duplicate) for outcome in outcomes):
+            outcomes = await _current_duplicates(engine, outcomes)
+        answered.append(outcomes)
+    return answered
 
 
 def _outcomes(rows: Rows) -> list[SendOutcome]:
