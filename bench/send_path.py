@@ -192,6 +192,7 @@ def _raw_sender(pool: asyncpg.Pool) -> Sender:
     async def send(sender_id: int, chat_id: int, text: str, key: uuid.UUID) -> object:
         values = {
             "chat": chat_id,
+            "chat_ids": [chat_id],
             "sender_ids": [sender_id],
             "user_ids": [sender_id],
             "texts": [text],

@@ -51,7 +51,7 @@ async def store_dated(
     """Store the sends that are not there yet, dated as planned; returns every send's seq
     and how many were new. One transaction, under the chat row lock."""
     params = {
-        "chat": chat_id,
+        "chat_ids": [chat_id for _ in sends],
         "sender_ids": [send.sender_id for send in sends],
         "texts": [send.text for send in sends],
         "client_msg_ids": [send.client_msg_id for send in sends],

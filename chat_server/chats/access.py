@@ -8,7 +8,19 @@ hot-path statements embed.
 
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Select, Text, any_, bindparam, cast, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    column,
+    func,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,5 +85,36 @@ LOCK_CHAT_FOR_MEMBERS = (
         Chat.id == CHAT,
         members_among(CHAT, bindparam("user_ids", type_=ARRAY(BigInteger))).exists(),
     )
+    .with_for_update(of=Chat)
+)
+
+
+def chat_member_pairs(
+    chat_ids: ColumnElement[Any], user_ids: ColumnElement[Any]
+) -> Select[int, int]:
+    """The (chat_id, user_id) pairs of two arrays, element by element, that are
+    memberships: the membership condition of a statement over several chats."""
+    given = select(
+        func.unnest(chat_ids, user_ids)
+        .table_valued(column("chat_id", BigInteger), column("user_id", BigInteger))
+        .render_derived(name="given_pairs")
+    ).subquery("pairs")
+    return select(ChatMember.chat_id, ChatMember.user_id).where(
+        tuple_(ChatMember.chat_id, ChatMember.user_id).in_(select(given.c.chat_id, given.c.user_id))
+    )
+
+
+# LOCK_CHAT_FOR_MEMBERS for several chats at once: `chat_ids` and `user_ids` are pairs,
+# element by element; a row per chat with a member among its users, each locked in
+# ascending id order (the order every transaction that locks several chats keeps, so
+# that two of them cannot deadlock), with the transaction's id.
+_PAIRED_CHATS = bindparam("chat_ids", type_=ARRAY(BigInteger))
+_members_of_locked = chat_member_pairs(
+    _PAIRED_CHATS, bindparam("user_ids", type_=ARRAY(BigInteger))
+).subquery("memberships")
+LOCK_CHATS_FOR_MEMBERS = (
+    select(Chat.id, cast(func.pg_current_xact_id(), Text).label("xact"))
+    .where(Chat.id.in_(select(_members_of_locked.c.chat_id)))
+    .order_by(Chat.id)
     .with_for_update(of=Chat)
 )

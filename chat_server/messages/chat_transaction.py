@@ -17,7 +17,7 @@ import asyncpg
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from chat_server.chats.access import CHAT, LOCK_CHAT_FOR_MEMBERS
+from chat_server.chats.access import CHAT, LOCK_CHAT_FOR_MEMBERS, LOCK_CHATS_FOR_MEMBERS
 from chat_server.chats.models import Chat
 from chat_server.direct_sql import DirectConnection, direct_transaction
 from chat_server.messages.outcomes import Refused
@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 Result = TypeVar("Result")
 Work = Callable[[DirectConnection], Awaitable[Result]]
-ChatWork = Callable[[DirectConnection, int], Awaitable[Result]]  # the chat's id
+ChatsWork = Callable[[DirectConnection, list[int]], Awaitable[Result]]  # the locked chats
 
 _WAIT_FOR_CHAT = select(Chat.id).where(Chat.id == CHAT).with_for_update(read=True)
 _XACT_STATUS = text("SELECT pg_xact_status(CAST(CAST(:xact AS text) AS xid8))")
@@ -58,65 +58,81 @@ async def run_locked(
     with the same client_msg_id into another chat): the next attempt sees that row.
     Any other error is raised; nothing was committed then.
     """
-    [result] = await run_locked_in_chats(
-        engine, [(chat_id, user_ids)], work=lambda conn, _: work(conn)
-    )
-    return result
+
+    async def locked(conn: DirectConnection) -> tuple[_Lock | None, Result | Refused]:
+        lock = {"chat": chat_id, "user_ids": list(user_ids)}
+        xact = (await conn.execute(LOCK_CHAT_FOR_MEMBERS, lock)).scalar()
+        if xact is None:
+            return None, Refused()
+        return _Lock(xact, chat_id), await work(conn)
+
+    return await _run(engine, locked)
 
 
 async def run_locked_in_chats(
-    engine: AsyncEngine,
-    chats: Sequence[tuple[int, Sequence[int]]],
-    *,
-    work: ChatWork[Result],
-) -> list[Result | Refused]:
-    """run_locked for several chats in one transaction: each chat's row lock (taken in
-    ascending chat id order, so that two such transactions cannot deadlock; every other
-    transaction locks one chat), then `work(conn, chat_id)` for it. One result per chat,
-    in the order given; Refused for a chat with none of its `user_ids` as members.
-    Retried and raised as run_locked is: all the chats' work commits or none does."""
+    engine: AsyncEngine, members: Sequence[tuple[int, int]], *, work: ChatsWork[Result]
+) -> tuple[list[int], Result] | Refused:
+    """run_locked for several chats in one transaction: `members` are (chat_id,
+    user_id) pairs; the rows of the chats with a member among their pairs are locked in
+    ascending id order by one statement, then `work(conn, locked_chat_ids)` runs.
+    Returns the locked chats' ids with the result; Refused when no chat was locked.
+    Retried and raised as run_locked is."""
+
+    async def locked(
+        conn: DirectConnection,
+    ) -> tuple[_Lock | None, tuple[list[int], Result] | Refused]:
+        pairs = {"chat_ids": [c for c, _ in members], "user_ids": [u for _, u in members]}
+        rows = await conn.execute(LOCK_CHATS_FOR_MEMBERS, pairs)
+        if not rows:
+            return None, Refused()
+        chat_ids = [row.id for row in rows]
+        return _Lock(rows[0].xact, chat_ids[0]), (chat_ids, await work(conn, chat_ids))
+
+    return await _run(engine, locked)
+
+
+@dataclass(frozen=True)
+class _Lock:
+    xact: str  # the transaction's id
+    chat_id: int  # a chat whose row it locked: the lock is free once it has ended
+
+
+Answer = TypeVar("Answer")
+Locked = Callable[[DirectConnection], Awaitable[tuple["_Lock | None", Answer]]]
+
+
+async def _run(engine: AsyncEngine, locked: Locked[Answer]) -> Answer:
     attempts_left = ATTEMPTS
     while True:
-        results = await _attempt(engine, chats, work)
+        result = await _attempt(engine, locked)
         attempts_left -= 1
-        if not isinstance(results, _Undone):
-            return results
+        if not isinstance(result, _Undone):
+            return result
         if attempts_left == 0:
-            raise results.error
+            raise result.error
 
 
-async def _attempt(
-    engine: AsyncEngine, chats: Sequence[tuple[int, Sequence[int]]], work: ChatWork[Result]
-) -> list[Result | Refused] | _Undone:
-    xact: str | None = None
-    locked_chat = 0  # a chat whose lock this transaction took: its end frees it
+async def _attempt(engine: AsyncEngine, locked: Locked[Answer]) -> Answer | _Undone:
+    lock: _Lock | None = None
     done = False
-    results: list[Result | Refused] = [Refused() for _ in chats]
     try:
         async with direct_transaction(engine) as conn:
-            for index in sorted(range(len(chats)), key=lambda i: chats[i][0]):
-                chat_id, user_ids = chats[index]
-                lock = {"chat": chat_id, "user_ids": list(user_ids)}
-                locked = (await conn.execute(LOCK_CHAT_FOR_MEMBERS, lock)).scalar()
-                if locked is None:
-                    continue
-                xact, locked_chat = locked, chat_id
-                results[index] = await work(conn, chat_id)
+            lock, result = await locked(conn)
             done = True
     except asyncpg.UniqueViolationError as exc:
         if not done:
             return _Undone(exc)
         raise
     except Exception as exc:
-        if not done or xact is None:
-            raise  # COMMIT was never sent: the transaction is undone
-        status = await _status(engine, locked_chat, xact)
+        if not done or lock is None:
+            raise  # COMMIT was never sent, or nothing was locked: nothing happened
+        status = await _status(engine, lock.chat_id, lock.xact)
         if status == "committed":
-            return results
+            return result
         if status == "aborted":
             return _Undone(exc)
-        raise CommitUnknown(f"transaction {xact} of chat {locked_chat}: {status}") from exc
-    return results
+        raise CommitUnknown(f"transaction {lock.xact} of chat {lock.chat_id}: {status}") from exc
+    return result
 
 
 async def _status(engine: AsyncEngine, chat_id: int, xact: str) -> str | None:

@@ -34,7 +34,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, array, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
-from chat_server.chats.access import CHAT, members_among
+from chat_server.chats.access import CHAT, chat_member_pairs, members_among
 from chat_server.chats.models import Chat
 from chat_server.direct_sql import DirectConnection, Rows, ServerFunction
 from chat_server.messages.chat_transaction import run_locked_in_chats
@@ -49,28 +49,34 @@ from chat_server.messages.outcomes import (
 )
 from chat_server.messages.views import QUOTE_COLUMNS, QUOTED, load_messages, message_out
 
+_CHAT_IDS = bindparam("chat_ids", type_=ARRAY(BigInteger))
 _SENDER_IDS = bindparam("sender_ids", type_=ARRAY(BigInteger))
 
 
 def _store_sends_statement() -> Select[Any]:
-    """One row per send, in the order given: whether its sender is a member, and the
-    message with its (sender_id, client_msg_id), `is_new` when this statement stored it,
-    with the quote of the message it answers. A member's send without a message is one
-    whose reply_to_seq names no message of the chat: nothing was stored for it.
+    """One row per send, in the order given (sends into several chats: `chat_ids` and
+    the other arrays are read element by element): whether its sender is a member of
+    its chat, and the message with its (sender_id, client_msg_id), `is_new` when this
+    statement stored it, with the quote of the message it answers. A member's send
+    without a message is one whose reply_to_seq names no message of its chat: nothing
+    was stored for it.
 
-    Under the chat row lock, so the seqs and pts taken from chats are gapless, and
-    clock_timestamp() makes send-time order agree with seq order (a batch shares one
-    time). A send with one of these ids committed elsewhere after this snapshot makes
-    the INSERT fail on the unique key, which undoes the seqs as well: no gaps.
+    Under the rows locks of the chats (chat_transaction.py), so the seqs and pts taken
+    from chats are gapless, and clock_timestamp() makes send-time order agree with seq
+    order (a chat's sends of one statement share one time). A send with one of these
+    ids committed elsewhere after this snapshot makes the INSERT fail on the unique
+    key, which undoes the seqs as well: no gaps.
     """
     sends = select(
         func.unnest(
+            _CHAT_IDS,
             _SENDER_IDS,
             bindparam("texts", type_=ARRAY(Text)),
             bindparam("client_msg_ids", type_=ARRAY(Uuid)),
             bindparam("reply_to_seqs", type_=ARRAY(BigInteger)),
         )
         .table_valued(
+            column("chat_id", BigInteger),
             column("sender_id", BigInteger),
             column("text", Text),
             column("client_msg_id", Uuid),
@@ -79,8 +85,10 @@ def _store_sends_statement() -> Select[Any]:
         )
         .render_derived(name="given")
     ).cte("sends")
-    members = members_among(CHAT, _SENDER_IDS).cte("members")
-    is_member = sends.c.sender_id.in_(select(members.c.user_id))
+    members = chat_member_pairs(_CHAT_IDS, _SENDER_IDS).cte("members")
+    is_member = tuple_(sends.c.chat_id, sends.c.sender_id).in_(
+        select(members.c.chat_id, members.c.user_id)
+    )
     same_key = tuple_(Message.sender_id, Message.client_msg_id)
     earlier = (
         select(Message)
@@ -99,7 +107,9 @@ def _store_sends_statement() -> Select[Any]:
             ),
             or_(
                 sends.c.reply_to_seq.is_(None),
-                exists().where(replied.chat_id == CHAT, replied.seq == sends.c.reply_to_seq),
+                exists().where(
+                    replied.chat_id == sends.c.chat_id, replied.seq == sends.c.reply_to_seq
+                ),
             ),
         )
         .order_by(sends.c.sender_id, sends.c.client_msg_id, sends.c.ord)
@@ -107,15 +117,19 @@ def _store_sends_statement() -> Select[Any]:
     )
     numbered = select(
         fresh,
-        func.row_number().over(order_by=fresh.c.ord).label("n"),
-        func.count().over().label("total"),
+        func.row_number().over(partition_by=fresh.c.chat_id, order_by=fresh.c.ord).label("n"),
+        func.count().over(partition_by=fresh.c.chat_id).label("total"),
     ).cte("numbered")
-    count = select(func.count()).select_from(fresh).scalar_subquery()
+    counts = (
+        select(fresh.c.chat_id, func.count().label("stored"))
+        .group_by(fresh.c.chat_id)
+        .cte("counts")
+    )
     next_seq = (  # a send is a change too: it takes a pts alongside its seq
         update(Chat)
-        .where(Chat.id == CHAT, exists(select(fresh)))
-        .values(last_seq=Chat.last_seq + count, last_pts=Chat.last_pts + count)
-        .returning(Chat.last_seq, Chat.last_pts, func.clock_timestamp().label("sent_at"))
+        .where(Chat.id == counts.c.chat_id)
+        .values(last_seq=Chat.last_seq + counts.c.stored, last_pts=Chat.last_pts + counts.c.stored)
+        .returning(Chat.id, Chat.last_seq, Chat.last_pts, func.clock_timestamp().label("sent_at"))
         .cte("next_seq")
     )
     stored = (
@@ -132,7 +146,7 @@ def _store_sends_statement() -> Select[Any]:
                 Message.created_at,
             ],
             select(
-                CHAT,
+                numbered.c.chat_id,
                 numbered.c.sender_id,
                 numbered.c.text,
                 numbered.c.client_msg_id,
@@ -140,7 +154,7 @@ def _store_sends_statement() -> Select[Any]:
                 next_seq.c.last_pts - numbered.c.total + numbered.c.n,
                 numbered.c.reply_to_seq,
                 next_seq.c.sent_at,
-            ).select_from(numbered.join(next_seq, true())),
+            ).select_from(numbered.join(next_seq, next_seq.c.id == numbered.c.chat_id)),
         )
         .returning(*Message.__table__.c)
         .cte("stored")
@@ -198,32 +212,37 @@ async def store_sends(
 async def store_sends_in_chats(
     engine: AsyncEngine, batches: Sequence[tuple[int, Sequence[Send]]]
 ) -> list[list[SendOutcome]]:
-    """store_sends for several chats' batches in one transaction (one chat row lock and
-    one store statement per chat): one list of outcomes per batch, in the order given.
-    Raises when the transaction failed as a whole (nothing was stored in any chat)."""
-    given = {chat_id: sends for chat_id, sends in batches}
+    """store_sends for several chats' batches in one transaction: one statement locks
+    the chats (those with a member among their senders), one stores every locked chat's
+    sends. One list of outcomes per batch, in the order given. Raises when the
+    transaction failed as a whole (nothing was stored in any chat)."""
+    if len({chat_id for chat_id, _ in batches}) != len(batches):
+        raise ValueError("one batch per chat")
+    pairs = [(chat_id, send.sender_id) for chat_id, sends in batches for send in sends]
 
-    async def store(conn: DirectConnection, chat_id: int) -> Rows:
-        sends = given[chat_id]
+    async def store(conn: DirectConnection, locked: list[int]) -> Rows:
+        given = [
+            (chat_id, send) for chat_id, sends in batches if chat_id in locked for send in sends
+        ]
         params = {
-            "chat": chat_id,
-            "sender_ids": [send.sender_id for send in sends],
-            "texts": [send.text for send in sends],
-            "client_msg_ids": [send.client_msg_id for send in sends],
-            "reply_to_seqs": [send.reply_to_seq for send in sends],
+            "chat_ids": [chat_id for chat_id, _ in given],
+            "sender_ids": [send.sender_id for _, send in given],
+            "texts": [send.text for _, send in given],
+            "client_msg_ids": [send.client_msg_id for _, send in given],
+            "reply_to_seqs": [send.reply_to_seq for _, send in given],
         }
         return await conn.execute(STORE_SENDS, params)
 
-    if len(given) != len(batches):
-        raise ValueError("one batch per chat")
-    locked = [(chat_id, [send.sender_id for send in sends]) for chat_id, sends in batches]
-    results = await run_locked_in_chats(engine, locked, work=store)
+    result = await run_locked_in_chats(engine, pairs, work=store)
+    locked, rows = ([], Rows()) if isinstance(result, Refused) else result
     answered: list[list[SendOutcome]] = []
-    for (_, sends), rows in zip(batches, results, strict=True):
-        if isinstance(rows, Refused):  # no member among the senders, or no chat
-            answered.append([rows for _ in sends])
+    start = 0
+    for chat_id, sends in batches:
+        if chat_id not in locked:  # no member among the senders, or no chat
+            answered.append([Refused() for _ in sends])
             continue
-        outcomes = _outcomes(rows)
+        outcomes = _outcomes(Rows(rows[start : start + len(sends)]))
+        start += len(sends)
         if any(isinstance(outcome, Duplicate) for outcome in outcomes):
             outcomes = await _current_duplicates(engine, outcomes)
         answered.append(outcomes)

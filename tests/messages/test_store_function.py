@@ -53,7 +53,8 @@ async def _many_chats(conn: asyncpg.Connection) -> None:
 async def test_the_generic_plan_of_a_send_reads_only_through_indexes(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
-    """PostgreSQL plans the function's statement once for any parameters; run for real
+    """PostgreSQL plans the function's statement once for any parameters, under the
+    function's own settings (direct_sql.PLAN_SETTINGS); run for real
     (and rolled back) in a chat of 3,000 messages among hundreds of chats, that plan
     scans no table whole and reads a handful of rows from each."""
     alice, chat_id = await big_chat(client, database_url)
@@ -61,26 +62,27 @@ async def test_the_generic_plan_of_a_send_reads_only_through_indexes(
     try:
         await _many_chats(conn)
         params = {
-            "chat": chat_id,
+            "chat_ids": [chat_id, chat_id],
             "sender_ids": [alice.id, alice.id],
             "texts": ["new", "an answer"],
             "client_msg_ids": [uuid.uuid4(), uuid.uuid4()],
             "reply_to_seqs": [None, 1500],
         }
         sql, arguments = sql_and_arguments(STORE_SENDS.statement, params)
-        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        for name, value in PLAN_SETTINGS.items():  # the function's own settings
+            await conn.execute(f"SET {name} = {value}")
         transaction = conn.transaction()
         await transaction.start()
         try:
             await conn.execute(
-                "PREPARE send (bigint, bigint[], text[], uuid[], bigint[]) AS " + sql
+                "PREPARE send (bigint[], bigint[], text[], uuid[], bigint[]) AS " + sql
             )
             # EXPLAIN EXECUTE takes no parameters: the values are written out, all
             # integers and UUIDs but the two texts, which are plain words.
-            chat, senders, texts, keys, _ = arguments
+            chats, senders, texts, keys, _ = arguments
             values = ", ".join(
                 [
-                    str(int(chat)),
+                    f"ARRAY{[int(c) for c in chats]}::bigint[]",
                     f"ARRAY{[int(s) for s in senders]}::bigint[]",
                     "ARRAY[" + ", ".join(f"'{t}'" for t in texts) + "]::text[]",
                     "ARRAY[" + ", ".join(f"'{k}'" for k in keys) + "]::uuid[]",
@@ -101,7 +103,9 @@ async def test_the_generic_plan_of_a_send_reads_only_through_indexes(
     nodes = plan_nodes(json.loads(explained)[0]["Plan"])
     scanned = [n for n in nodes if n.get("Relation Name") in TABLES]
     assert {n["Relation Name"] for n in scanned} == TABLES, nodes
-    assert all(n["Node Type"] != "Seq Scan" for n in scanned), scanned
+    assert all(n["Node Type"] != "Seq Scan" for n in scanned), [
+        (n["Node Type"], n.get("Relation Name"), n.get("Alias")) for n in scanned
+    ]
     assert all(n["Actual Rows"] <= 2 for n in scanned), scanned
 
 
@@ -184,7 +188,7 @@ async def test_a_function_planned_while_the_tables_are_empty_still_reads_through
 
             async def send(text: str) -> asyncpg.Record:
                 params = {
-                    "chat": chat_id,
+                    "chat_ids": [chat_id],
                     "sender_ids": [1],
                     "texts": [text],
                     "client_msg_ids": [uuid.uuid4()],
