@@ -235,17 +235,19 @@ async def store_sends_in_chats(
 
     result = await run_locked_in_chats(engine, pairs, work=store)
     locked, rows = ([], Rows()) if isinstance(result, Refused) else result
+    # Read together: a message stored for one chat's send is a duplicate for a later
+    # send of the same id, whichever chat that send was for.
+    outcomes = _outcomes(rows)
+    if any(isinstance(outcome, Duplicate) for outcome in outcomes):
+        outcomes = await _current_duplicates(engine, outcomes)
     answered: list[list[SendOutcome]] = []
     start = 0
     for chat_id, sends in batches:
         if chat_id not in locked:  # no member among the senders, or no chat
             answered.append([Refused() for _ in sends])
             continue
-        outcomes = _outcomes(Rows(rows[start : start + len(sends)]))
+        answered.append(outcomes[start : start + len(sends)])
         start += len(sends)
-        if any(isinstance(outcome, Duplicate) for outcome in outcomes):
-            outcomes = await _current_duplicates(engine, outcomes)
-        answered.append(outcomes)
     return answered
 
 

@@ -15,7 +15,8 @@ from fastapi import FastAPI
 from chat_server.db import make_engine
 from chat_server.events import RecordingPublisher
 from chat_server.messages.lanes import STORE_TRANSACTIONS, ChatLanes
-from chat_server.messages.outcomes import Send, Stored
+from chat_server.messages.outcomes import Duplicate, NoSuchReply, Refused, Send, Stored
+from chat_server.messages.store import store_sends_in_chats
 from tests.support.api import TestUser, group, register
 from tests.support.db import plain_dsn, rows
 
@@ -161,3 +162,63 @@ async def test_two_processes_storing_into_the_same_chats_never_deadlock(
             database_url, "SELECT seq FROM messages WHERE chat_id = $1 ORDER BY seq", chat_id
         )
         assert [r["seq"] for r in seqs] == list(range(1, 2 * rounds + 1))
+
+
+async def test_each_chat_of_a_shared_transaction_keeps_its_own_answers(
+    client: httpx.AsyncClient, database_url: str
+) -> None:
+    """One transaction, four chats: seqs are numbered per chat, a chat with no member
+    among its senders is refused (and not locked), a reply must name a message of its
+    own chat, and an id used in two chats stores the first send only."""
+    alice, bob, mallory = [await register(client, n) for n in ("Alice", "Bob", "Mallory")]
+    first, second, third, closed = [
+        (await group(client, alice, [bob], name))["chat_id"] for name in "abcd"
+    ]
+    engine = make_engine(database_url, pool_size=2)
+    try:
+        [[earlier]] = await store_sends_in_chats(
+            engine, [(first, [Send(alice.id, "before", uuid.uuid4())])]
+        )
+        assert isinstance(earlier, Stored)
+        reused = uuid.uuid4()
+        answers = await store_sends_in_chats(
+            engine,
+            [
+                (third, [Send(bob.id, "to the third", reused)]),
+                (
+                    first,
+                    [
+                        Send(alice.id, "one", uuid.uuid4()),
+                        Send(bob.id, "answers before", uuid.uuid4(), reply_to_seq=1),
+                    ],
+                ),
+                (closed, [Send(mallory.id, "let me in", uuid.uuid4())]),
+                (
+                    second,
+                    [
+                        Send(bob.id, "to the second", reused),
+                        Send(alice.id, "answers nothing here", uuid.uuid4(), reply_to_seq=1),
+                    ],
+                ),
+            ],
+        )
+    finally:
+        await engine.dispose()
+
+    to_third, to_first, to_closed, to_second = answers
+    assert isinstance(to_third[0], Stored) and to_third[0].message.seq == 1
+    assert [type(o) for o in to_first] == [Stored, Stored]
+    assert [o.message.seq for o in to_first if isinstance(o, Stored)] == [2, 3]
+    reply = to_first[1]
+    assert isinstance(reply, Stored) and reply.message.reply_to is not None
+    assert reply.message.reply_to.text == "before"
+    assert to_closed == [Refused()]
+    # The id went to the third chat first (the order given), so here it is a duplicate
+    # of that message; and the second chat has no message 1 to answer.
+    duplicate, no_reply = to_second
+    assert isinstance(duplicate, Duplicate) and duplicate.message.chat_id == third
+    assert isinstance(no_reply, NoSuchReply)
+    stored = await rows(database_url, "SELECT chat_id, seq, pts FROM messages")
+    assert sorted((r["chat_id"], r["seq"], r["pts"]) for r in stored) == sorted(
+        [(first, 1, 1), (first, 2, 2), (first, 3, 3), (third, 1, 1)]
+    )
