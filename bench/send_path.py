@@ -10,7 +10,8 @@ returns, for `--seconds` per variant, in this process, with no sockets and no br
    lookup, the insert, commit (five round trips);
 2. store.store_sends with one send per transaction (the chat row lock, then the one
    statement, run as the connection's own function: planned once per connection);
-3. messages.service.send_message, which batches each chat's waiting sends (lanes.py);
+3. messages.service.send_message, which batches each chat's waiting sends, and stores
+   the runs of the chats waiting together in one transaction (lanes.py);
 4. raw asyncpg running variant 2's transaction with the statement itself, prepared, as
    PostgreSQL runs any prepared statement: planned anew on every call.
 
