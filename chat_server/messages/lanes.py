@@ -16,7 +16,7 @@ transaction of its own.
 A run of sends goes one step further: every chat's runs pass through one more lane, the
 process's store lane, which runs at most STORE_TRANSACTIONS transactions at once; the
 runs of all the chats that arrive while those are under way are stored in the next one
-together (one chat row lock and one store statement per chat). Spread over many quiet
+together (one statement locks the chats, one stores their sends). Spread over many quiet
 chats, sends seldom wait for their own chat, and a transaction per send cost four round
 trips each; together they share them.
 """

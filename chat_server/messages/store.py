@@ -1,11 +1,11 @@
-"""The send path's SQL: one statement stores a batch of sends into one chat.
+"""The send path's SQL: one statement stores a batch of sends into one or more chats.
 
 Sending is the hot path, so it skips the ORM unit of work (several times the CPU per
 message, see bench/send_path.py) and runs one SQLAlchemy Core statement, built from the
 models (a renamed column fails at import, not at run time): the membership check, the
-duplicate lookup, the check that a replied-to message exists, taking the next seqs and
-pts and the insert, in the transaction that has just taken the chat row lock
-(chat_transaction.py).
+duplicate lookup, the check that a replied-to message exists, taking each chat's next
+seqs and pts and the insert, in the transaction that has just taken the chats' row
+locks (chat_transaction.py).
 """
 
 import uuid
@@ -61,7 +61,7 @@ def _store_sends_statement() -> Select[Any]:
     without a message is one whose reply_to_seq names no message of its chat: nothing
     was stored for it.
 
-    Under the rows locks of the chats (chat_transaction.py), so the seqs and pts taken
+    Under the row locks of the chats (chat_transaction.py), so the seqs and pts taken
     from chats are gapless, and clock_timestamp() makes send-time order agree with seq
     order (a chat's sends of one statement share one time). A send with one of these
     ids committed elsewhere after this snapshot makes the INSERT fail on the unique
