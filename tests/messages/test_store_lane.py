@@ -5,10 +5,7 @@ chats at once never deadlock."""
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import asyncpg
 import httpx
 from fastapi import FastAPI
 
@@ -18,7 +15,7 @@ from chat_server.messages.lanes import STORE_TRANSACTIONS, ChatLanes
 from chat_server.messages.outcomes import Duplicate, NoSuchReply, Refused, Send, Stored
 from chat_server.messages.store import store_sends_in_chats
 from tests.support.api import TestUser, group, register
-from tests.support.db import plain_dsn, rows
+from tests.support.db import chat_rows_held, rows
 
 
 async def _chats(client: httpx.AsyncClient, count: int) -> tuple[TestUser, list[int]]:
@@ -29,21 +26,6 @@ async def _chats(client: httpx.AsyncClient, count: int) -> tuple[TestUser, list[
 
 def _send(lanes: ChatLanes, user: TestUser, chat_id: int, text: str) -> asyncio.Task[object]:
     return asyncio.create_task(lanes.send(chat_id, Send(user.id, text, uuid.uuid4())))
-
-
-@asynccontextmanager
-async def _held(database_url: str, chat_ids: list[int]) -> AsyncIterator[None]:
-    """Another transaction holds these chats' rows until the block ends."""
-    rival = await asyncpg.connect(plain_dsn(database_url))
-    transaction = rival.transaction()
-    await transaction.start()
-    try:
-        for chat_id in chat_ids:
-            await rival.execute("SELECT 1 FROM chats WHERE id = $1 FOR UPDATE", chat_id)
-        yield
-    finally:
-        await transaction.rollback()
-        await rival.close()
 
 
 async def _one_transaction_each(
@@ -82,7 +64,7 @@ async def test_runs_that_wait_together_are_stored_in_one_transaction(
     held, waiting = chat_ids[:STORE_TRANSACTIONS], chat_ids[STORE_TRANSACTIONS:]
     lanes = ChatLanes(app.state.runtime.engine, RecordingPublisher())
     try:
-        async with _held(database_url, held):
+        async with chat_rows_held(database_url, held):
             # Every transaction the store lane may run waits for a held chat ...
             first = await _one_transaction_each(lanes, alice, held)
             # ... so these three chats' runs queue up behind them.
@@ -107,7 +89,7 @@ async def test_a_run_that_fails_leaves_the_runs_stored_with_it_to_succeed(
     broken = waiting[1]
     lanes = ChatLanes(app.state.runtime.engine, RecordingPublisher())
     try:
-        async with _held(database_url, held):
+        async with chat_rows_held(database_url, held):
             first = await _one_transaction_each(lanes, alice, held)
             # PostgreSQL refuses a NUL in text (the service's check is skipped here): the
             # transaction these runs share fails as a whole.

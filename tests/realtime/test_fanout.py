@@ -6,7 +6,6 @@ import uuid
 from collections import Counter
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from engineio.async_socket import AsyncSocket
@@ -14,7 +13,7 @@ from engineio.async_socket import AsyncSocket
 from chat_server.config import Settings
 from chat_server.presence.store import LocalPresence
 from tests.support.api import group, register
-from tests.support.db import plain_dsn, rows
+from tests.support.db import chat_rows_held, rows
 from tests.support.servers import serving
 from tests.support.sockets import connected
 
@@ -53,11 +52,7 @@ async def test_a_batch_reaches_each_member_in_order_in_a_few_writer_wakeups(
 
         # A rival holds the chat row, so the sends queue up in the chat's lane and
         # are stored (and published) as one batch once it lets go.
-        rival = await asyncpg.connect(plain_dsn(database_url))
-        rival_tx = rival.transaction()
-        await rival_tx.start()
-        await rival.execute("SELECT 1 FROM chats WHERE id = $1 FOR UPDATE", chat_id)
-        try:
+        async with chat_rows_held(database_url, [chat_id]):
             sending = asyncio.gather(
                 *(
                     http.post(
@@ -70,9 +65,6 @@ async def test_a_batch_reaches_each_member_in_order_in_a_few_writer_wakeups(
             )
             await asyncio.sleep(1.0)  # every request is in the lane by now
             assert not sending.done(), "the sends should wait for the chat row"
-        finally:
-            await rival_tx.rollback()
-            await rival.close()
         responses = await sending
         assert all(r.status_code == 201 for r in responses), [r.text for r in responses]
 
