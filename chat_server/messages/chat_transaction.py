@@ -17,7 +17,7 @@ import asyncpg
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from chat_server.chats.access import CHAT, LOCK_CHAT_FOR_MEMBERS, LOCK_CHATS_FOR_MEMBERS
+from chat_server.chats.access import CHAT, LOCK_CHAT_FOR_MEMBERS, LOCK_FREE_CHATS_FOR_MEMBERS
 from chat_server.chats.models import Chat
 from chat_server.direct_sql import DirectConnection, direct_transaction
 from chat_server.messages.outcomes import Refused
@@ -69,20 +69,20 @@ async def run_locked(
     return await _run(engine, locked)
 
 
-async def run_locked_in_chats(
+async def run_locked_in_free_chats(
     engine: AsyncEngine, members: Sequence[tuple[int, int]], *, work: ChatsWork[Result]
 ) -> tuple[list[int], Result] | Refused:
     """run_locked for several chats in one transaction: `members` are (chat_id,
-    user_id) pairs; the rows of the chats with a member among their pairs are locked in
-    ascending id order by one statement, then `work(conn, locked_chat_ids)` runs.
-    Returns the locked chats' ids with the result; Refused when no chat was locked.
-    Retried and raised as run_locked is."""
+    user_id) pairs; one statement locks the rows of the chats with a member among their
+    pairs that no other transaction holds (LOCK_FREE_CHATS_FOR_MEMBERS: it never waits),
+    then `work(conn, locked_chat_ids)` runs. Returns the locked chats' ids with the
+    result; Refused when no chat was locked. Retried and raised as run_locked is."""
 
     async def locked(
         conn: DirectConnection,
     ) -> tuple[_Lock | None, tuple[list[int], Result] | Refused]:
         pairs = {"chat_ids": [c for c, _ in members], "user_ids": [u for _, u in members]}
-        rows = await conn.execute(LOCK_CHATS_FOR_MEMBERS, pairs)
+        rows = await conn.execute(LOCK_FREE_CHATS_FOR_MEMBERS, pairs)
         if not rows:
             return None, Refused()
         chat_ids = [row.id for row in rows]

@@ -18,7 +18,9 @@ process's store lane, which runs at most STORE_TRANSACTIONS transactions at once
 runs of all the chats that arrive while those are under way are stored in the next one
 together (one statement locks the chats, one stores their sends). Spread over many quiet
 chats, sends seldom wait for their own chat, and a transaction per send cost four round
-trips each; together they share them.
+trips each; together they share them. A shared transaction takes only the chat rows that
+are free: a chat whose row another transaction holds is stored on its own, in its own
+lane, waiting for the row, so one busy chat never holds up the others.
 """
 
 import asyncio
@@ -45,13 +47,15 @@ from chat_server.messages.outcomes import (
     WatermarkMove,
 )
 from chat_server.messages.read_status import apply_reads
-from chat_server.messages.store import look_up_send, store_sends_in_chats
+from chat_server.messages.store import look_up_send, store_sends, store_sends_in_free_chats
 
 MAX_BATCH = 100
 # Transactions the store lane runs at once. More than one, so that a transaction held up
 # (a chat row another process holds, a COMMIT being looked up) does not hold up every
 # chat; few, so that the runs that arrive meanwhile share the next one.
 STORE_TRANSACTIONS = 2
+# Chats' runs per shared transaction (each run up to MAX_BATCH sends).
+STORE_BATCH = 20
 logger = logging.getLogger(__name__)
 
 # What a chat's message lane takes and answers: an Exception is raised to its requester.
@@ -79,11 +83,13 @@ class Lane(Generic[Request, Outcome]):
         workers: set[asyncio.Task[None]],
         on_idle: Callable[[], object],
         max_workers: int = 1,
+        max_batch: int = MAX_BATCH,
     ) -> None:
         self._handle = handle
         self._workers = workers
         self._on_idle = on_idle
         self._max_workers = max_workers
+        self._max_batch = max_batch
         self._queue: _Waiting[Request, Outcome] = []
         self._running = 0
 
@@ -100,7 +106,8 @@ class Lane(Generic[Request, Outcome]):
     async def _drain(self) -> None:
         try:
             while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                batch = self._queue[: self._max_batch]
+                self._queue = self._queue[self._max_batch :]
                 await self._run(batch)
         finally:
             self._running -= 1
@@ -109,6 +116,13 @@ class Lane(Generic[Request, Outcome]):
                 waiting, self._queue = self._queue, []
                 _fail(waiting, RuntimeError("interrupted"))
                 self._on_idle()
+
+    def abandon(self) -> None:
+        """Fail whatever still waits (at shutdown, once the workers are cancelled: one
+        cancelled before it first ran never reached its own cleanup)."""
+        self._running = 0
+        waiting, self._queue = self._queue, []
+        _fail(waiting, RuntimeError("interrupted"))
 
     async def _run(self, batch: _Waiting[Request, Outcome]) -> None:
         requests = [request for request, _ in batch]
@@ -157,11 +171,12 @@ class ChatLanes:
         self._workers: set[asyncio.Task[None]] = set()
         self._messages: dict[int, Lane[MessageRequest, MessageOutcome]] = {}
         self._reads: dict[int, Lane[Read, ReadOutcome]] = {}
-        self._stores: Lane[ChatSends, list[SendOutcome]] = Lane(
-            lambda runs: store_sends_in_chats(engine, runs),
+        self._stores: Lane[ChatSends, list[SendOutcome] | None] = Lane(
+            lambda runs: store_sends_in_free_chats(engine, runs),
             workers=self._workers,
             on_idle=lambda: None,
             max_workers=STORE_TRANSACTIONS,
+            max_batch=STORE_BATCH,
         )
 
     async def send(self, chat_id: int, send: Send) -> SendOutcome:
@@ -210,6 +225,9 @@ class ChatLanes:
         for worker in workers:
             worker.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
+        for lanes in (self._messages.values(), self._reads.values(), [self._stores]):
+            for lane in lanes:
+                lane.abandon()
 
     async def _message_batch(
         self, chat_id: int, requests: list[MessageRequest]
@@ -233,19 +251,31 @@ class ChatLanes:
         return outcomes
 
     async def _send_batch(self, chat_id: int, sends: list[Send]) -> list[MessageOutcome]:
+        outcomes: Sequence[MessageOutcome]
         try:
-            outcomes = await self._stores.submit((chat_id, sends))
+            shared = await self._stores.submit((chat_id, sends))
+            # Not taken in the shared transaction (its row was busy): on its own, waiting.
+            if shared is None:
+                shared = await store_sends(self._engine, chat_id=chat_id, sends=sends)
+            outcomes = shared
         except Exception as exc:
-            if len(sends) == 1:
-                return [exc]
+            if len(sends) == 1 or is_timeout(exc):
+                return [exc for _ in sends]
             # The batch failed as a whole: one at a time, an error stays with its send.
-            return [o for send in sends for o in await self._send_batch(chat_id, [send])]
+            outcomes = [await self._send_alone(chat_id, send) for send in sends]
         stored = [outcome.message for outcome in outcomes if isinstance(outcome, Stored)]
         for message in sorted(stored, key=lambda message: message.seq):
             await self._publish(
                 MessageSent(chat_id=chat_id, message=message.model_dump(mode="json"))
             )
         return list(outcomes)
+
+    async def _send_alone(self, chat_id: int, send: Send) -> MessageOutcome:
+        try:
+            [outcome] = await store_sends(self._engine, chat_id=chat_id, sends=[send])
+        except Exception as exc:
+            return exc
+        return outcome
 
     async def _change(self, chat_id: int, change: Change) -> MessageOutcome:
         try:

@@ -8,6 +8,7 @@ seqs and pts and the insert, in the transaction that has just taken the chats' r
 locks (chat_transaction.py).
 """
 
+import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -37,7 +38,7 @@ from sqlalchemy.orm import aliased
 from chat_server.chats.access import CHAT, chat_member_pairs, members_among
 from chat_server.chats.models import Chat
 from chat_server.direct_sql import DirectConnection, Rows, ServerFunction
-from chat_server.messages.chat_transaction import run_locked_in_chats
+from chat_server.messages.chat_transaction import run_locked, run_locked_in_free_chats
 from chat_server.messages.models import Message
 from chat_server.messages.outcomes import (
     Duplicate,
@@ -49,6 +50,7 @@ from chat_server.messages.outcomes import (
 )
 from chat_server.messages.views import QUOTE_COLUMNS, QUOTED, load_messages, message_out
 
+logger = logging.getLogger(__name__)
 _CHAT_IDS = bindparam("chat_ids", type_=ARRAY(BigInteger))
 _SENDER_IDS = bindparam("sender_ids", type_=ARRAY(BigInteger))
 
@@ -160,9 +162,13 @@ def _store_sends_statement() -> Select[Any]:
         .cte("stored")
     )
     found = union_all(select(true().label("is_new"), stored), select(false(), earlier)).cte("found")
+    # New for the one send DISTINCT ON chose: another send of the same id (into another
+    # chat, say) finds that message too, and must not be answered as its sender.
+    chosen = and_(found.c.is_new, sends.c.ord.in_(select(fresh.c.ord))).label("is_new")
+    message = [c for c in found.c if c.key != "is_new"]
     quoted = QUOTED
     return (
-        select(is_member.label("is_member"), found, *QUOTE_COLUMNS)
+        select(is_member.label("is_member"), chosen, *message, *QUOTE_COLUMNS)
         .select_from(
             sends.outerjoin(
                 found,
@@ -203,52 +209,77 @@ LOOK_UP_SEND = select(_membership.c.is_member, _earlier.c.id).select_from(
 async def store_sends(
     engine: AsyncEngine, *, chat_id: int, sends: Sequence[Send]
 ) -> list[SendOutcome]:
-    """Store, in one transaction, the sends whose ids are new, in the order given; one
-    outcome per send. Raises when the batch failed as a whole (nothing was stored)."""
-    [outcomes] = await store_sends_in_chats(engine, [(chat_id, sends)])
-    return outcomes
+    """Store, in one transaction under the chat row lock (waiting for it), the sends
+    whose ids are new, in the order given; one outcome per send. Raises when the batch
+    failed as a whole (nothing was stored)."""
+
+    async def store(conn: DirectConnection) -> Rows:
+        return await conn.execute(STORE_SENDS, _arguments([(chat_id, s) for s in sends]))
+
+    user_ids = [send.sender_id for send in sends]
+    rows = await run_locked(engine, chat_id=chat_id, user_ids=user_ids, work=store)
+    if isinstance(rows, Refused):  # no member among the senders, or no chat
+        return [rows for _ in sends]
+    return await _answers(engine, rows)
 
 
-async def store_sends_in_chats(
+async def store_sends_in_free_chats(
     engine: AsyncEngine, batches: Sequence[tuple[int, Sequence[Send]]]
-) -> list[list[SendOutcome]]:
-    """store_sends for several chats' batches in one transaction: one statement locks
-    the chats (those with a member among their senders), one stores every locked chat's
-    sends. One list of outcomes per batch, in the order given. Raises when the
+) -> list[list[SendOutcome] | None]:
+    """store_sends for several chats' batches in one transaction that waits for no chat
+    row: one statement locks the chats whose rows are free (with a member among their
+    senders), one stores all their sends. One list of outcomes per batch, in the order
+    given; None for a chat it did not lock (its row was held, or none of its senders is
+    a member): nothing was stored for it, and store_sends answers it. Raises when the
     transaction failed as a whole (nothing was stored in any chat)."""
     if len({chat_id for chat_id, _ in batches}) != len(batches):
         raise ValueError("one batch per chat")
     pairs = [(chat_id, send.sender_id) for chat_id, sends in batches for send in sends]
 
     async def store(conn: DirectConnection, locked: list[int]) -> Rows:
-        given = [
-            (chat_id, send) for chat_id, sends in batches if chat_id in locked for send in sends
-        ]
-        params = {
-            "chat_ids": [chat_id for chat_id, _ in given],
-            "sender_ids": [send.sender_id for _, send in given],
-            "texts": [send.text for _, send in given],
-            "client_msg_ids": [send.client_msg_id for _, send in given],
-            "reply_to_seqs": [send.reply_to_seq for _, send in given],
-        }
-        return await conn.execute(STORE_SENDS, params)
+        given = [(c, send) for c, sends in batches if c in locked for send in sends]
+        return await conn.execute(STORE_SENDS, _arguments(given))
 
-    result = await run_locked_in_chats(engine, pairs, work=store)
+    result = await run_locked_in_free_chats(engine, pairs, work=store)
     locked, rows = ([], Rows()) if isinstance(result, Refused) else result
     # Read together: a message stored for one chat's send is a duplicate for a later
     # send of the same id, whichever chat that send was for.
-    outcomes = _outcomes(rows)
-    if any(isinstance(outcome, Duplicate) for outcome in outcomes):
-        outcomes = await _current_duplicates(engine, outcomes)
-    answered: list[list[SendOutcome]] = []
+    outcomes = await _answers(engine, rows)
+    answered: list[list[SendOutcome] | None] = []
     start = 0
     for chat_id, sends in batches:
-        if chat_id not in locked:  # no member among the senders, or no chat
-            answered.append([Refused() for _ in sends])
+        if chat_id not in locked:
+            answered.append(None)
             continue
         answered.append(outcomes[start : start + len(sends)])
         start += len(sends)
     return answered
+
+
+def _arguments(sends: Sequence[tuple[int, Send]]) -> dict[str, list[Any]]:
+    """STORE_SENDS's arrays for (chat_id, send) pairs."""
+    return {
+        "chat_ids": [chat_id for chat_id, _ in sends],
+        "sender_ids": [send.sender_id for _, send in sends],
+        "texts": [send.text for _, send in sends],
+        "client_msg_ids": [send.client_msg_id for _, send in sends],
+        "reply_to_seqs": [send.reply_to_seq for _, send in sends],
+    }
+
+
+async def _answers(engine: AsyncEngine, rows: Rows) -> list[SendOutcome]:
+    """The outcomes of a committed batch. Never raises: raised now, the batch would be
+    run again, and its new messages answered as duplicates and never published."""
+    outcomes = _outcomes(rows)
+    if any(isinstance(outcome, Duplicate) for outcome in outcomes):
+        try:
+            outcomes = await _current_duplicates(engine, outcomes)
+        except Exception:
+            logger.warning(
+                "could not read duplicates again after their batch; answered as stored",
+                exc_info=True,
+            )
+    return outcomes
 
 
 def _outcomes(rows: Rows) -> list[SendOutcome]:
