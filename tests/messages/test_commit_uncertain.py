@@ -15,6 +15,9 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from chat_server.config import Settings
+from chat_server.db import make_engine
+from chat_server.messages.outcomes import Send, Stored
+from chat_server.messages.store import store_sends_in_free_chats
 from chat_server.presence.store import LocalPresence
 from tests.support.api import TestUser, private_chat, register
 from tests.support.db import plain_dsn, rows
@@ -278,3 +281,36 @@ async def test_after_a_lost_commit_the_same_id_used_in_another_chat_meanwhile_is
         await asyncio.sleep(0.3)  # nothing may reach Bob
         assert it.bob_tab.received["message"] == []
         assert await _rows(database_url) == ["for Carol"]
+
+
+@pytest.mark.parametrize("lost", ["reply", "request"])
+async def test_a_lost_commit_of_a_transaction_over_several_chats_is_settled_for_all(
+    client: httpx.AsyncClient, database_url: str, relay: TcpRelay, lost: str
+) -> None:
+    """The store lane's transaction over three chats: its COMMIT's reply is lost (it
+    committed: every chat's send is answered as new, once) or its COMMIT never arrives
+    (undone: run again, and again every send is new, stored once)."""
+    bob = await register(client, "Bob")
+    others = [await register(client, name) for name in ("Alice", "Carol", "Dave")]
+    chat_ids = [await private_chat(client, bob, other) for other in others]
+    engine = make_engine(_through(relay, database_url), pool_size=2)
+    if lost == "reply":
+        relay.lose_reply_to_next(b"COMMIT")
+    else:
+        relay.lose_next(b"COMMIT")
+    try:
+        answers = await store_sends_in_free_chats(
+            engine,
+            [(chat_id, [Send(bob.id, f"to {chat_id}", uuid.uuid4())]) for chat_id in chat_ids],
+        )
+    finally:
+        await engine.dispose()
+
+    assert (relay.replies_lost if lost == "reply" else relay.requests_lost) == 1
+    for chat_id, answer in zip(chat_ids, answers, strict=True):
+        assert answer is not None
+        [outcome] = answer
+        assert isinstance(outcome, Stored) and outcome.message.chat_id == chat_id
+        assert outcome.message.seq == 1
+    stored = await rows(database_url, "SELECT chat_id FROM messages ORDER BY chat_id")
+    assert [r["chat_id"] for r in stored] == sorted(chat_ids)
