@@ -117,6 +117,29 @@ SETTINGS = {
 }
 
 
+async def _set(conn: asyncpg.Connection, settings: dict[str, str]) -> None:
+    for name, value in settings.items():
+        await conn.execute(f"SET {name} = {value}")
+
+
+async def _explain_page(
+    conn: asyncpg.Connection, order: PageOrder, chat_id: int, user_id: int, bounds: dict[str, int]
+) -> dict[str, Any]:
+    """EXPLAIN ANALYZE of a 50-row page, run as a prepared statement (so under the
+    session's plan_cache_mode): the plan as JSON."""
+    params = {"chat": chat_id, "user": user_id, "limit": 50, **bounds}
+    sql, arguments = sql_and_arguments(PAGES[order].statement, params)
+    await conn.execute(f"PREPARE page AS {sql}")
+    try:
+        # Only integers: written out as they are.
+        values = ", ".join(str(int(a)) for a in arguments)
+        explained = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE page({values})")
+    finally:
+        await conn.execute("DEALLOCATE page")
+    plan: dict[str, Any] = json.loads(explained)[0]
+    return plan
+
+
 @pytest.mark.parametrize("planning", SETTINGS)
 async def test_a_page_at_any_depth_reads_only_its_rows_from_an_index(
     client: httpx.AsyncClient, database_url: str, planning: str
@@ -127,19 +150,10 @@ async def test_a_page_at_any_depth_reads_only_its_rows_from_an_index(
     alice, chat_id = await big_chat(client, database_url)
     conn = await asyncpg.connect(plain_dsn(database_url))
     try:
-        for name, value in SETTINGS[planning].items():
-            await conn.execute(f"SET {name} = {value}")
+        await _set(conn, SETTINGS[planning])
         for order, bounds in DEPTHS:
-            params = {"chat": chat_id, "user": alice.id, "limit": 50, **bounds}
-            sql, arguments = sql_and_arguments(PAGES[order].statement, params)
-            await conn.execute(f"PREPARE page AS {sql}")
-            # Only integers: written out as they are.
-            values = ", ".join(str(int(a)) for a in arguments)
-            explained = await conn.fetchval(
-                f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE page({values})"
-            )
-            await conn.execute("DEALLOCATE page")
-            nodes = plan_nodes(json.loads(explained)[0]["Plan"])
+            explained = await _explain_page(conn, order, chat_id, alice.id, bounds)
+            nodes = plan_nodes(explained["Plan"])
             on_messages = [n for n in nodes if n.get("Relation Name") == "messages"]
             assert on_messages, nodes
             assert all(n["Node Type"] != "Seq Scan" for n in on_messages), (order, nodes)
@@ -166,17 +180,9 @@ async def test_no_page_function_is_compiled_by_jit(
         compiled = await conn.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) SELECT count(*) FROM chats")
         assert "JIT" in json.loads(compiled)[0]
         # ... and the page functions' own settings keep every page kind from it.
-        for name, value in PLAN_SETTINGS.items():
-            await conn.execute(f"SET {name} = {value}")
+        await _set(conn, PLAN_SETTINGS)
         for order, bounds in DEPTHS:
-            params = {"chat": chat_id, "user": alice.id, "limit": 50, **bounds}
-            sql, arguments = sql_and_arguments(PAGES[order].statement, params)
-            await conn.execute(f"PREPARE page AS {sql}")
-            values = ", ".join(str(int(a)) for a in arguments)
-            explained = await conn.fetchval(
-                f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE page({values})"
-            )
-            await conn.execute("DEALLOCATE page")
-            assert "JIT" not in json.loads(explained)[0], (order, explained)
+            explained = await _explain_page(conn, order, chat_id, alice.id, bounds)
+            assert "JIT" not in explained, (order, explained)
     finally:
         await conn.close()
