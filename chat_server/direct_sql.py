@@ -16,8 +16,10 @@ takes and returns as they are (integers, text, UUIDs, timestamps, arrays of thos
 all they use, so no SQLAlchemy type processing is skipped.
 """
 
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -64,6 +66,18 @@ class Rows(list[Row]):
         return self[0][0] if self else None
 
 
+@dataclass(frozen=True)
+class FirstStep:
+    """A statement a ServerFunction runs before its own, in a statement of its own (so
+    with a snapshot of its own: taken after whatever it waited for, see chats/access.py).
+    Its one value is kept in a variable that the function's statement takes as its
+    parameter named `variable`; when it is NULL the function returns no rows and its
+    statement does not run. A step saves the round trip of a statement run alone."""
+
+    variable: str
+    statement: ClauseElement  # one row of one column (or none: NULL)
+
+
 class ServerFunction:
     """A statement run as a PL/pgSQL function in the connection's own temporary schema
     (`pg_temp`), so that PostgreSQL plans it once per connection.
@@ -93,33 +107,88 @@ class ServerFunction:
     reading of the statement.
     """
 
-    def __init__(self, name: str, statement: ClauseElement) -> None:
+    def __init__(
+        self, name: str, statement: ClauseElement, *, first: FirstStep | None = None
+    ) -> None:
         if name in _functions:
             raise ValueError(f"a server function named {name!r} exists already")
         self.name = name
         self.statement = statement
+        self.first = first
         _functions[name] = self
+
+    def parameters(self) -> list[str]:
+        """The function's parameters by name, in order: the first step's, then the rest
+        of the statement's (the variable is not one)."""
+        names: list[str] = []
+        for part in self.parts():
+            names += [n for n in _compile(part).names if n not in names]
+        if self.first is not None:
+            names.remove(self.first.variable)
+        return names
+
+    def parts(self) -> list[ClauseElement]:
+        """The statements of its body, in the order they run."""
+        return [self.statement] if self.first is None else [self.first.statement, self.statement]
 
     async def install(self, connection: asyncpg.Connection) -> None:
         """Create the function on `connection` (outside any transaction)."""
-        sql = _compile(self.statement).sql
-        prepared = await connection.prepare(sql)
-        arguments = await _type_names(connection, [t.oid for t in prepared.get_parameters()])
-        attributes = prepared.get_attributes()
-        columns = await _type_names(connection, [a.type.oid for a in attributes])
-        returns = ", ".join(
-            f'"{a.name}" {type_name}' for a, type_name in zip(attributes, columns, strict=True)
-        )
-        assert "$function$" not in sql
+        parameters = self.parameters()
+        types: dict[str, str] = {}
+        columns: list[tuple[str, str]] = []
+        for part in self.parts():
+            compiled = _compile(part)
+            prepared = await connection.prepare(compiled.sql)
+            oids = [t.oid for t in prepared.get_parameters()]
+            types |= dict(zip(compiled.names, await _type_names(connection, oids), strict=True))
+            attributes = prepared.get_attributes()
+            names = await _type_names(connection, [a.type.oid for a in attributes])
+            columns = [(a.name, n) for a, n in zip(attributes, names, strict=True)]
+        returns = ", ".join(f'"{name}" {type_name}' for name, type_name in columns)
+        body = f"RETURN QUERY {self._numbered(self.statement)};"
+        declare = ""
+        if self.first is not None:
+            variable = _variable(self.first.variable)
+            declare = f"DECLARE {variable} {types[self.first.variable]};\n"
+            body = (
+                f"{variable} := ({self._numbered(self.first.statement)});\n"
+                f"IF {variable} IS NULL THEN RETURN; END IF;\n{body}"
+            )
+        assert "$function$" not in body
         # use_column: the RETURNS TABLE names are variables too, and every unqualified
         # name in the statement means a column (parameters are $1, $2, ...).
         await connection.execute(
-            f"CREATE OR REPLACE FUNCTION pg_temp.{self.name}({', '.join(arguments)})"
+            f"CREATE OR REPLACE FUNCTION pg_temp.{self.name}"
+            f"({', '.join(types[name] for name in parameters)})"
             f" RETURNS TABLE ({returns}) LANGUAGE plpgsql VOLATILE"
             + "".join(f" SET {name} = {value}" for name, value in PLAN_SETTINGS.items())
             + " AS $function$"
-            f"\n#variable_conflict use_column\nBEGIN\nRETURN QUERY {sql};\nEND\n$function$"
+            f"\n#variable_conflict use_column\n{declare}BEGIN\n{body}\nEND\n$function$"
         )
+
+    def _numbered(self, part: ClauseElement) -> str:
+        """`part`'s SQL with its placeholders numbered as the function's parameters, and
+        the first step's variable by its name."""
+        compiled = _compile(part)
+        parameters = self.parameters()
+
+        def renumbered(placeholder: re.Match[str]) -> str:
+            name = compiled.names[int(placeholder[1]) - 1]
+            if self.first is not None and name == self.first.variable:
+                return _variable(name)
+            return f"${parameters.index(name) + 1}"
+
+        sql, count = _PLACEHOLDER.subn(renumbered, compiled.sql)
+        assert count == compiled.sql.count("$"), "a $ that is not a placeholder"
+        return sql
+
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+
+def _variable(name: str) -> str:
+    # A name no column has: with use_column, a column of the same name would win.
+    return f"step_{name}"
 
 
 _functions: dict[str, ServerFunction] = {}
@@ -137,15 +206,18 @@ async def _type_names(connection: asyncpg.Connection, oids: Sequence[int]) -> li
 
 class _Compiled:
     def __init__(self, statement: ClauseElement | ServerFunction) -> None:
-        function = statement if isinstance(statement, ServerFunction) else None
-        clause = statement.statement if isinstance(statement, ServerFunction) else statement
-        compiled = clause.compile(dialect=_DIALECT)
+        self.fixed: dict[str, Any] = {}
+        if isinstance(statement, ServerFunction):
+            self.names = tuple(statement.parameters())
+            placeholders = ", ".join(f"${n}" for n in range(1, len(self.names) + 1))
+            self.sql = f"SELECT * FROM pg_temp.{statement.name}({placeholders})"
+            for part in statement.parts():
+                self.fixed |= _compile(part).fixed
+            return
+        compiled = statement.compile(dialect=_DIALECT)
         assert isinstance(compiled, SQLCompiler)
         self.sql = compiled.string
         self.names = tuple(compiled.positiontup or ())
-        if function is not None:
-            placeholders = ", ".join(f"${n}" for n in range(1, len(self.names) + 1))
-            self.sql = f"SELECT * FROM pg_temp.{function.name}({placeholders})"
         # Values fixed in the statement (a LIMIT, an array slice) travel as parameters.
         self.fixed = {
             name: bind.value

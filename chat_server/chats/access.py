@@ -104,19 +104,20 @@ def chat_member_pairs(
     )
 
 
-# LOCK_CHAT_FOR_MEMBERS for several chats at once, taking only the rows that are free:
-# `chat_ids` and `user_ids` are pairs, element by element; a row, with the transaction's
-# id, per chat with a member among its users whose row no other transaction holds. A
-# transaction that takes several chats' rows so never waits for one (SKIP LOCKED): it
-# can neither deadlock with another nor be held up by one busy chat; the chats it skips
-# are stored in transactions of their own, which wait (messages/lanes.py).
-_PAIRED_CHATS = bindparam("chat_ids", type_=ARRAY(BigInteger))
-_members_of_locked = chat_member_pairs(
-    _PAIRED_CHATS, bindparam("user_ids", type_=ARRAY(BigInteger))
-).subquery("memberships")
-LOCK_FREE_CHATS_FOR_MEMBERS = (
-    select(Chat.id, cast(func.pg_current_xact_id(), Text).label("xact"))
-    .where(Chat.id.in_(select(_members_of_locked.c.chat_id)))
-    .order_by(Chat.id)
-    .with_for_update(of=Chat, skip_locked=True)
-)
+def lock_free_chats_for_members(
+    chat_ids: ColumnElement[Any], user_ids: ColumnElement[Any]
+) -> Select[int]:
+    """LOCK_CHAT_FOR_MEMBERS for several chats at once, taking only the rows that are
+    free: `chat_ids` and `user_ids` are arrays of pairs, element by element; the id of
+    each chat with a member among its users whose row no other transaction holds, now
+    locked. A transaction that takes several chats' rows so never waits for one (SKIP
+    LOCKED): it can neither deadlock with another nor be held up by one busy chat; the
+    chats it skips are stored in transactions of their own, which wait
+    (messages/lanes.py)."""
+    memberships = chat_member_pairs(chat_ids, user_ids).subquery("memberships")
+    return (
+        select(Chat.id)
+        .where(Chat.id.in_(select(memberships.c.chat_id)))
+        .order_by(Chat.id)
+        .with_for_update(of=Chat, skip_locked=True)
+    )

@@ -2,8 +2,9 @@
 COMMIT, for every kind of request in the message pipeline (sends and reads alike).
 
 A COMMIT whose reply never arrives (the connection dropped) may or may not have
-happened. The lock statement returns the transaction's id; once the chat row lock is
-free again, the transaction has ended, and PostgreSQL says how (`pg_xact_status`):
+happened. The locking statement (LOCK_CHAT_FOR_MEMBERS, or the store statement that
+follows a lock step) returns the transaction's id before COMMIT is sent; once the chat
+row lock is free again, the transaction has ended, and PostgreSQL says how (`pg_xact_status`):
 committed, and the batch's results stand (they are published as usual, once); aborted,
 and the batch is simply run again.
 """
@@ -17,7 +18,7 @@ import asyncpg
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from chat_server.chats.access import CHAT, LOCK_CHAT_FOR_MEMBERS, LOCK_FREE_CHATS_FOR_MEMBERS
+from chat_server.chats.access import CHAT, LOCK_CHAT_FOR_MEMBERS
 from chat_server.chats.models import Chat
 from chat_server.direct_sql import DirectConnection, direct_transaction
 from chat_server.messages.outcomes import Refused
@@ -28,7 +29,8 @@ logger = logging.getLogger(__name__)
 
 Result = TypeVar("Result")
 Work = Callable[[DirectConnection], Awaitable[Result]]
-ChatsWork = Callable[[DirectConnection, list[int]], Awaitable[Result]]  # the locked chats
+# Work that locks chat rows itself: the lock it holds (None: it took none), its result.
+SelfLocking = Callable[[DirectConnection], Awaitable[tuple["HeldLock | None", Result]]]
 
 _WAIT_FOR_CHAT = select(Chat.id).where(Chat.id == CHAT).with_for_update(read=True)
 _XACT_STATUS = text("SELECT pg_xact_status(CAST(CAST(:xact AS text) AS xid8))")
@@ -59,46 +61,37 @@ async def run_locked(
     Any other error is raised; nothing was committed then.
     """
 
-    async def locked(conn: DirectConnection) -> tuple[_Lock | None, Result | Refused]:
+    async def locked(conn: DirectConnection) -> tuple[HeldLock | None, Result | Refused]:
         lock = {"chat": chat_id, "user_ids": list(user_ids)}
         xact = (await conn.execute(LOCK_CHAT_FOR_MEMBERS, lock)).scalar()
         if xact is None:
             return None, Refused()
-        return _Lock(xact, chat_id), await work(conn)
+        return HeldLock(xact, chat_id), await work(conn)
 
     return await _run(engine, locked)
 
 
-async def run_locked_in_free_chats(
-    engine: AsyncEngine, members: Sequence[tuple[int, int]], *, work: ChatsWork[Result]
-) -> tuple[list[int], Result] | Refused:
-    """run_locked for several chats in one transaction: `members` are (chat_id,
-    user_id) pairs; one statement locks the rows of the chats with a member among their
-    pairs that no other transaction holds (LOCK_FREE_CHATS_FOR_MEMBERS: it never waits),
-    then `work(conn, locked_chat_ids)` runs. Returns the locked chats' ids with the
-    result; Refused when no chat was locked. Retried and raised as run_locked is."""
+async def run_self_locking(engine: AsyncEngine, work: SelfLocking[Result]) -> Result | Refused:
+    """run_locked for work that takes its chat row locks itself, in the statement it
+    starts with (a direct_sql.FirstStep of the same call, say), and returns the lock it
+    holds (None when it took none, and so did nothing: Refused). One round trip fewer
+    than a lock statement of its own. Retried and raised as run_locked is."""
 
-    async def locked(
-        conn: DirectConnection,
-    ) -> tuple[_Lock | None, tuple[list[int], Result] | Refused]:
-        pairs = {"chat_ids": [c for c, _ in members], "user_ids": [u for _, u in members]}
-        rows = await conn.execute(LOCK_FREE_CHATS_FOR_MEMBERS, pairs)
-        if not rows:
-            return None, Refused()
-        chat_ids = [row.id for row in rows]
-        return _Lock(rows[0].xact, chat_ids[0]), (chat_ids, await work(conn, chat_ids))
+    async def locked(conn: DirectConnection) -> tuple[HeldLock | None, Result | Refused]:
+        lock, result = await work(conn)
+        return (None, Refused()) if lock is None else (lock, result)
 
     return await _run(engine, locked)
 
 
 @dataclass(frozen=True)
-class _Lock:
+class HeldLock:
     xact: str  # the transaction's id
     chat_id: int  # a chat whose row it locked: the lock is free once it has ended
 
 
 Answer = TypeVar("Answer")
-Locked = Callable[[DirectConnection], Awaitable[tuple["_Lock | None", Answer]]]
+Locked = Callable[[DirectConnection], Awaitable[tuple["HeldLock | None", Answer]]]
 
 
 async def _run(engine: AsyncEngine, locked: Locked[Answer]) -> Answer:
@@ -113,7 +106,7 @@ async def _run(engine: AsyncEngine, locked: Locked[Answer]) -> Answer:
 
 
 async def _attempt(engine: AsyncEngine, locked: Locked[Answer]) -> Answer | _Undone:
-    lock: _Lock | None = None
+    lock: HeldLock | None = None
     done = False
     try:
         async with direct_transaction(engine) as conn:

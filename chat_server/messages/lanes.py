@@ -16,11 +16,12 @@ transaction of its own.
 A run of sends goes one step further: every chat's runs pass through one more lane, the
 process's store lane, which runs at most STORE_TRANSACTIONS transactions at once; the
 runs of all the chats that arrive while those are under way are stored in the next one
-together (one statement locks the chats, one stores their sends). Spread over many quiet
-chats, sends seldom wait for their own chat, and a transaction per send cost four round
-trips each; together they share them. A shared transaction takes only the chat rows that
-are free: a chat whose row another transaction holds is stored on its own, in its own
-lane, waiting for the row, so one busy chat never holds up the others.
+together (one call locks the chats and stores their sends: three round trips with BEGIN
+and COMMIT). Spread over many quiet chats, sends seldom wait for their own chat, and a
+transaction per send cost four round trips each; together they share them. A shared
+transaction takes only the chat rows that are free: a chat whose row another
+transaction holds is stored on its own, in its own lane, waiting for the row, so one
+busy chat never holds up the others.
 """
 
 import asyncio

@@ -19,7 +19,9 @@ from sqlalchemy import (
     Text,
     Uuid,
     and_,
+    any_,
     bindparam,
+    cast,
     column,
     exists,
     false,
@@ -35,10 +37,15 @@ from sqlalchemy.dialects.postgresql import ARRAY, array, distinct_on, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
-from chat_server.chats.access import CHAT, chat_member_pairs, members_among
+from chat_server.chats.access import (
+    CHAT,
+    chat_member_pairs,
+    lock_free_chats_for_members,
+    members_among,
+)
 from chat_server.chats.models import Chat
-from chat_server.direct_sql import DirectConnection, Rows, ServerFunction
-from chat_server.messages.chat_transaction import run_locked, run_locked_in_free_chats
+from chat_server.direct_sql import DirectConnection, FirstStep, Rows, ServerFunction
+from chat_server.messages.chat_transaction import HeldLock, run_locked, run_self_locking
 from chat_server.messages.models import Message
 from chat_server.messages.outcomes import (
     Duplicate,
@@ -53,9 +60,10 @@ from chat_server.messages.views import QUOTE_COLUMNS, QUOTED, load_messages, mes
 logger = logging.getLogger(__name__)
 _CHAT_IDS = bindparam("chat_ids", type_=ARRAY(BigInteger))
 _SENDER_IDS = bindparam("sender_ids", type_=ARRAY(BigInteger))
+_LOCKED_CHAT_IDS = bindparam("locked_chat_ids", type_=ARRAY(BigInteger))
 
 
-def _store_sends_statement() -> Select[Any]:
+def _store_sends_statement(*, into_locked_chats: bool = False) -> Select[Any]:
     """One row per send, in the order given (sends into several chats: `chat_ids` and
     the other arrays are read element by element): whether its sender is a member of
     its chat, and the message with its (sender_id, client_msg_id), `is_new` when this
@@ -63,13 +71,17 @@ def _store_sends_statement() -> Select[Any]:
     without a message is one whose reply_to_seq names no message of its chat: nothing
     was stored for it.
 
+    `into_locked_chats`: only the sends into the chats of `locked_chat_ids` (those whose
+    rows the transaction holds) are stored and answered, each row with its send's chat
+    (`into_chat_id`) and the transaction's id (`xact`, see chat_transaction.py).
+
     Under the row locks of the chats (chat_transaction.py), so the seqs and pts taken
     from chats are gapless, and clock_timestamp() makes send-time order agree with seq
     order (a chat's sends of one statement share one time). A send with one of these
     ids committed elsewhere after this snapshot makes the INSERT fail on the unique
     key, which undoes the seqs as well: no gaps.
     """
-    sends = select(
+    given = (
         func.unnest(
             _CHAT_IDS,
             _SENDER_IDS,
@@ -86,7 +98,11 @@ def _store_sends_statement() -> Select[Any]:
             with_ordinality="ord",
         )
         .render_derived(name="given")
-    ).cte("sends")
+    )
+    taken = select(given)
+    if into_locked_chats:
+        taken = taken.where(given.c.chat_id == any_(_LOCKED_CHAT_IDS))
+    sends = taken.cte("sends")
     members = chat_member_pairs(_CHAT_IDS, _SENDER_IDS).cte("members")
     is_member = tuple_(sends.c.chat_id, sends.c.sender_id).in_(
         select(members.c.chat_id, members.c.user_id)
@@ -167,8 +183,12 @@ def _store_sends_statement() -> Select[Any]:
     chosen = and_(found.c.is_new, sends.c.ord.in_(select(fresh.c.ord))).label("is_new")
     message = [c for c in found.c if c.key != "is_new"]
     quoted = QUOTED
+    locked: list[Any] = []
+    if into_locked_chats:
+        xact = cast(func.pg_current_xact_id(), Text)
+        locked = [sends.c.chat_id.label("into_chat_id"), xact.label("xact")]
     return (
-        select(is_member.label("is_member"), chosen, *message, *QUOTE_COLUMNS)
+        select(is_member.label("is_member"), chosen, *message, *QUOTE_COLUMNS, *locked)
         .select_from(
             sends.outerjoin(
                 found,
@@ -187,6 +207,14 @@ def _store_sends_statement() -> Select[Any]:
 
 # Run as a function of the connection's own: planned once per connection, not per call.
 STORE_SENDS = ServerFunction("store_sends", _store_sends_statement())
+# Locks the free rows of the sends' chats, then stores their sends: one call, two
+# statements (the store sees what committed while the lock was being taken).
+_free = lock_free_chats_for_members(_CHAT_IDS, _SENDER_IDS).subquery("free")
+STORE_SENDS_IN_FREE_CHATS = ServerFunction(
+    "store_sends_in_free_chats",
+    _store_sends_statement(into_locked_chats=True),
+    first=FirstStep(_LOCKED_CHAT_IDS.key, select(func.array_agg(_free.c.id))),
+)
 
 _SENDER_ID = bindparam("sender", type_=BigInteger)
 _membership = select(members_among(CHAT, array([_SENDER_ID])).exists().label("is_member")).subquery(
@@ -227,21 +255,23 @@ async def store_sends_in_free_chats(
     engine: AsyncEngine, batches: Sequence[tuple[int, Sequence[Send]]]
 ) -> list[list[SendOutcome] | None]:
     """store_sends for several chats' batches in one transaction that waits for no chat
-    row: one statement locks the chats whose rows are free (with a member among their
-    senders), one stores all their sends. One list of outcomes per batch, in the order
-    given; None for a chat it did not lock (its row was held, or none of its senders is
-    a member): nothing was stored for it, and store_sends answers it. Raises when the
-    transaction failed as a whole (nothing was stored in any chat)."""
+    row: one call (STORE_SENDS_IN_FREE_CHATS) locks the chats whose rows are free (with
+    a member among their senders), then stores their sends. One list of outcomes per
+    batch, in the order given; None for a chat it did not lock (its row was held, or
+    none of its senders is a member): nothing was stored for it, and store_sends answers
+    it. Raises when the transaction failed as a whole (nothing was stored in any
+    chat)."""
     if len({chat_id for chat_id, _ in batches}) != len(batches):
         raise ValueError("one batch per chat")
-    pairs = [(chat_id, send.sender_id) for chat_id, sends in batches for send in sends]
 
-    async def store(conn: DirectConnection, locked: list[int]) -> Rows:
-        given = [(c, send) for c, sends in batches if c in locked for send in sends]
-        return await conn.execute(STORE_SENDS, _arguments(given))
+    async def store(conn: DirectConnection) -> tuple[HeldLock | None, Rows]:
+        given = [(chat_id, send) for chat_id, sends in batches for send in sends]
+        rows = await conn.execute(STORE_SENDS_IN_FREE_CHATS, _arguments(given))
+        return (HeldLock(rows[0].xact, rows[0].into_chat_id) if rows else None), rows
 
-    result = await run_locked_in_free_chats(engine, pairs, work=store)
-    locked, rows = ([], Rows()) if isinstance(result, Refused) else result
+    result = await run_self_locking(engine, store)
+    rows = Rows() if isinstance(result, Refused) else result
+    locked = {row.into_chat_id for row in rows}
     # Read together: a message stored for one chat's send is a duplicate for a later
     # send of the same id, whichever chat that send was for.
     outcomes = await _answers(engine, rows)

@@ -1,13 +1,25 @@
 """direct_sql: statements compiled once and run on the pooled asyncpg connection. The
 pipeline's and history's behaviour is tested through the API; these are its own rules."""
 
+import asyncio
+
+import asyncpg
 import pytest
-from sqlalchemy import BigInteger, bindparam, select
+from sqlalchemy import BigInteger, Text, any_, bindparam, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from chat_server import direct_sql
+from chat_server.chats.models import Chat
 from chat_server.db import make_engine
-from chat_server.direct_sql import direct_connection, direct_transaction
+from chat_server.direct_sql import (
+    FirstStep,
+    ServerFunction,
+    direct_connection,
+    direct_transaction,
+    sql_and_arguments,
+)
 from chat_server.users.models import User
+from tests.support.db import plain_dsn
 
 _BY_ID = select(User.id).where(User.id == bindparam("user", type_=BigInteger))
 
@@ -55,3 +67,104 @@ async def test_a_transaction_that_raises_is_rolled_back_and_its_connection_reuse
             assert (await conn.execute(_BY_ID, {"user": -1})).scalar() is None
     finally:
         await engine.dispose()
+
+
+_FOUND = bindparam("found", type_=ARRAY(BigInteger))
+
+
+@pytest.fixture
+def own_functions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Functions made by a test stay the test's: no pooled connection installs them."""
+    monkeypatch.setattr(direct_sql, "_functions", dict(direct_sql._functions))
+    monkeypatch.setattr(direct_sql, "_compiled", dict(direct_sql._compiled))
+
+
+async def _call(conn: asyncpg.Connection, function: ServerFunction, **params: object) -> list:
+    sql, arguments = sql_and_arguments(function, params)
+    return list(await conn.fetch(sql, *arguments))
+
+
+async def _users(conn: asyncpg.Connection, *names: str) -> None:
+    await conn.executemany(
+        "INSERT INTO users (id, name, email, password) VALUES ($1, $2, $3, 'x')",
+        [(n, name, f"{name}@test.invalid") for n, name in enumerate(names, start=1)],
+    )
+
+
+async def test_a_first_step_hands_its_value_to_the_statement_and_a_null_skips_it(
+    database_url: str, own_functions: None
+) -> None:
+    """One call, two statements: the step's value is the statement's `found`; the
+    parameters both use are one. Without a value the statement does not run at all."""
+    also = bindparam("also", type_=BigInteger)
+    rename = ServerFunction(
+        "test_rename_found",
+        update(User)
+        .where(or_(User.id == any_(_FOUND), User.id == also))
+        .values(name=bindparam("new_name", type_=Text))
+        .returning(User.id, User.name),
+        first=FirstStep(
+            "found",
+            select(func.array_agg(User.id)).where(
+                User.id == any_(bindparam("wanted", type_=ARRAY(BigInteger))), User.id != also
+            ),
+        ),
+    )
+    assert rename.parameters() == ["wanted", "also", "new_name"]
+    conn = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        await _users(conn, "ann", "bob", "cy")
+        await rename.install(conn)
+        renamed = await _call(conn, rename, wanted=[1, 2], also=3, new_name="x")
+        assert sorted((r["id"], r["name"]) for r in renamed) == [(1, "x"), (2, "x"), (3, "x")]
+        # Nobody wanted: the step is NULL, and user 3 (`also`) is not renamed either.
+        assert await _call(conn, rename, wanted=[99], also=3, new_name="y") == []
+        names = await conn.fetch("SELECT id, name FROM users ORDER BY id")
+        assert [(r["id"], r["name"]) for r in names] == [(1, "x"), (2, "x"), (3, "x")]
+    finally:
+        await conn.close()
+
+
+async def test_the_statement_sees_what_committed_while_the_first_step_waited(
+    database_url: str, own_functions: None
+) -> None:
+    """The step and the statement are statements of their own, each with its own
+    snapshot: a step that waits for a row lock is followed by a statement that sees what
+    the lock's holder committed (the send path's membership and duplicate checks rely
+    on it, see chats/access.py)."""
+    chat = bindparam("chat", type_=BigInteger)
+    locked = select(Chat.id).where(Chat.id == chat).with_for_update().subquery("locked")
+    count_after_lock = ServerFunction(
+        "test_count_after_lock",
+        select(func.count().label("users")).select_from(User).where(func.cardinality(_FOUND) == 1),
+        first=FirstStep("found", select(func.array_agg(locked.c.id))),
+    )
+    conn = await asyncpg.connect(plain_dsn(database_url))
+    rival = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        await _users(conn, "ann")
+        chat_id = await conn.fetchval("INSERT INTO chats (type) VALUES ('group') RETURNING id")
+        await count_after_lock.install(conn)
+        holding = rival.transaction()
+        await holding.start()
+        await rival.execute("SELECT 1 FROM chats WHERE id = $1 FOR UPDATE", chat_id)
+        await rival.execute(
+            "INSERT INTO users (id, name, email, password) VALUES (2, 'bob', 'b@test.invalid', 'x')"
+        )
+        counting = asyncio.create_task(_call(conn, count_after_lock, chat=chat_id))
+        for _ in range(100):  # until the call waits for the rival's row lock
+            waiting = await rival.fetchval(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND query LIKE '%test_count_after_lock%'"
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.05)
+        assert waiting, "the call never waited for the row lock"
+        assert not counting.done()
+        await holding.commit()
+        [row] = await asyncio.wait_for(counting, 10)
+        assert row["users"] == 2  # bob, committed while the step waited
+    finally:
+        await conn.close()
+        await rival.close()

@@ -13,16 +13,17 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from chat_server.db import make_engine
-from chat_server.direct_sql import PLAN_SETTINGS, sql_and_arguments
+from chat_server.direct_sql import PLAN_SETTINGS, ServerFunction, sql_and_arguments
 from chat_server.embedded_db import ensure_database
 from chat_server.messages.outcomes import Send, Stored
-from chat_server.messages.store import STORE_SENDS, store_sends
+from chat_server.messages.store import STORE_SENDS, STORE_SENDS_IN_FREE_CHATS, store_sends
 from chat_server.migrate import upgrade_to_head
 from tests.messages.test_history_depth import big_chat, plan_nodes
 from tests.support.db import plain_dsn
 
 OTHER_CHATS, MEMBERS_EACH = 400, 5
 TABLES = {"messages", "chats", "chat_members"}
+FUNCTIONS = (STORE_SENDS, STORE_SENDS_IN_FREE_CHATS)  # the send path's
 
 
 async def _many_chats(conn: asyncpg.Connection) -> None:
@@ -184,9 +185,10 @@ async def test_a_function_planned_while_the_tables_are_empty_still_reads_through
             await conn.execute(
                 "INSERT INTO chat_members (chat_id, user_id) VALUES ($1, 1)", chat_id
             )
-            await STORE_SENDS.install(conn)
+            for function in FUNCTIONS:
+                await function.install(conn)
 
-            async def send(text: str) -> asyncpg.Record:
+            async def send(function: ServerFunction, text: str) -> asyncpg.Record:
                 params = {
                     "chat_ids": [chat_id],
                     "sender_ids": [1],
@@ -194,29 +196,33 @@ async def test_a_function_planned_while_the_tables_are_empty_still_reads_through
                     "client_msg_ids": [uuid.uuid4()],
                     "reply_to_seqs": [None],
                 }
-                sql, arguments = sql_and_arguments(STORE_SENDS, params)
+                sql, arguments = sql_and_arguments(function, params)
                 [row] = await conn.fetch(sql, *arguments)
                 assert row["is_new"]
                 return row
 
-            # The first call plans the function, on empty tables.
-            assert (await send("first"))["seq"] == 1
+            # The first calls plan the functions, on empty tables.
+            assert (await send(STORE_SENDS, "first"))["seq"] == 1
+            assert (await send(STORE_SENDS_IN_FREE_CHATS, "second"))["seq"] == 2
             await conn.execute(
                 "INSERT INTO messages (chat_id, sender_id, text, client_msg_id, seq, pts)"
-                " SELECT $1, 1, 'old', gen_random_uuid(), g, g FROM generate_series(2, 20001) g",
+                " SELECT $1, 1, 'old', gen_random_uuid(), g, g FROM generate_series(3, 20002) g",
                 chat_id,
             )
             await conn.execute(
-                "UPDATE chats SET last_seq = 20001, last_pts = 20001 WHERE id = $1", chat_id
+                "UPDATE chats SET last_seq = 20002, last_pts = 20002 WHERE id = $1", chat_id
             )
-            async with conn.transaction():
-                assert (await send("later"))["seq"] == 20002
-                seq_scans = await conn.fetch(
-                    "SELECT relname, seq_scan AS n FROM pg_stat_xact_user_tables"
-                    " WHERE relname = ANY($1::text[])",
-                    sorted(TABLES),
+            for seq, function in enumerate(FUNCTIONS, start=20003):
+                async with conn.transaction():
+                    assert (await send(function, "later"))["seq"] == seq
+                    seq_scans = await conn.fetch(
+                        "SELECT relname, seq_scan AS n FROM pg_stat_xact_user_tables"
+                        " WHERE relname = ANY($1::text[])",
+                        sorted(TABLES),
+                    )
+                assert {r["relname"]: r["n"] for r in seq_scans} == {t: 0 for t in TABLES}, (
+                    function.name
                 )
-            assert {r["relname"]: r["n"] for r in seq_scans} == {t: 0 for t in TABLES}
         finally:
             await conn.close()
     finally:
