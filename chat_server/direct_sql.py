@@ -68,8 +68,9 @@ class Rows(list[Row]):
 
 @dataclass(frozen=True)
 class FirstStep:
-    """A statement a ServerFunction runs before its own, in a statement of its own (so
-    with a snapshot of its own: taken after whatever it waited for, see chats/access.py).
+    """A statement a ServerFunction runs before its own, as a statement of its own: the
+    function's statement takes a new snapshot after it, so it sees what committed while
+    the step ran (a row lock it waited for, say; see chats/access.py).
     Its one value is kept in a variable that the function's statement takes as its
     parameter named `variable`; when it is NULL the function returns no rows and its
     statement does not run. A step saves the round trip of a statement run alone."""
@@ -119,10 +120,12 @@ class ServerFunction:
 
     def parameters(self) -> list[str]:
         """The function's parameters by name, in order: the first step's, then the rest
-        of the statement's (the variable is not one)."""
+        of the statement's (the variable is not one). A parameter both statements name
+        is one; a value fixed in a statement (SQLAlchemy names those `param_1`, ... in
+        each statement anew) is that statement's own."""
         names: list[str] = []
-        for part in self.parts():
-            names += [n for n in _compile(part).names if n not in names]
+        for index, part in enumerate(self.parts()):
+            names += [n for n in self._own_names(index, part) if n not in names]
         if self.first is not None:
             names.remove(self.first.variable)
         return names
@@ -131,27 +134,44 @@ class ServerFunction:
         """The statements of its body, in the order they run."""
         return [self.statement] if self.first is None else [self.first.statement, self.statement]
 
+    def fixed(self) -> dict[str, Any]:
+        """The values fixed in its statements, by parameter name (see parameters)."""
+        fixed: dict[str, Any] = {}
+        for index, part in enumerate(self.parts()):
+            compiled = _compile(part)
+            own = dict(zip(compiled.names, self._own_names(index, part), strict=True))
+            fixed |= {own[name]: value for name, value in compiled.fixed.items()}
+        return fixed
+
+    def _own_names(self, index: int, part: ClauseElement) -> list[str]:
+        compiled = _compile(part)
+        if self.first is None:
+            return list(compiled.names)
+        return [f"{index}.{n}" if n in compiled.fixed else n for n in compiled.names]
+
     async def install(self, connection: asyncpg.Connection) -> None:
         """Create the function on `connection` (outside any transaction)."""
         parameters = self.parameters()
         types: dict[str, str] = {}
         columns: list[tuple[str, str]] = []
-        for part in self.parts():
-            compiled = _compile(part)
-            prepared = await connection.prepare(compiled.sql)
+        for index, part in enumerate(self.parts()):
+            prepared = await connection.prepare(_compile(part).sql)
             oids = [t.oid for t in prepared.get_parameters()]
-            types |= dict(zip(compiled.names, await _type_names(connection, oids), strict=True))
+            type_names = await _type_names(connection, oids)
+            for name, type_name in zip(self._own_names(index, part), type_names, strict=True):
+                if types.setdefault(name, type_name) != type_name:
+                    raise TypeError(f"{self.name}: ${name} is {types[name]} and {type_name}")
             attributes = prepared.get_attributes()
             names = await _type_names(connection, [a.type.oid for a in attributes])
             columns = [(a.name, n) for a, n in zip(attributes, names, strict=True)]
         returns = ", ".join(f'"{name}" {type_name}' for name, type_name in columns)
-        body = f"RETURN QUERY {self._numbered(self.statement)};"
+        body = f"RETURN QUERY {self._numbered(len(self.parts()) - 1)};"
         declare = ""
         if self.first is not None:
             variable = _variable(self.first.variable)
             declare = f"DECLARE {variable} {types[self.first.variable]};\n"
             body = (
-                f"{variable} := ({self._numbered(self.first.statement)});\n"
+                f"{variable} := ({self._numbered(0)});\n"
                 f"IF {variable} IS NULL THEN RETURN; END IF;\n{body}"
             )
         assert "$function$" not in body
@@ -166,14 +186,16 @@ class ServerFunction:
             f"\n#variable_conflict use_column\n{declare}BEGIN\n{body}\nEND\n$function$"
         )
 
-    def _numbered(self, part: ClauseElement) -> str:
-        """`part`'s SQL with its placeholders numbered as the function's parameters, and
-        the first step's variable by its name."""
+    def _numbered(self, index: int) -> str:
+        """The SQL of the part at `index`, its placeholders numbered as the function's
+        parameters, and the first step's variable by its name."""
+        part = self.parts()[index]
         compiled = _compile(part)
+        own = self._own_names(index, part)
         parameters = self.parameters()
 
         def renumbered(placeholder: re.Match[str]) -> str:
-            name = compiled.names[int(placeholder[1]) - 1]
+            name = own[int(placeholder[1]) - 1]
             if self.first is not None and name == self.first.variable:
                 return _variable(name)
             return f"${parameters.index(name) + 1}"
@@ -211,8 +233,7 @@ class _Compiled:
             self.names = tuple(statement.parameters())
             placeholders = ", ".join(f"${n}" for n in range(1, len(self.names) + 1))
             self.sql = f"SELECT * FROM pg_temp.{statement.name}({placeholders})"
-            for part in statement.parts():
-                self.fixed |= _compile(part).fixed
+            self.fixed = statement.fixed()
             return
         compiled = statement.compile(dialect=_DIALECT)
         assert isinstance(compiled, SQLCompiler)

@@ -125,6 +125,27 @@ async def test_a_first_step_hands_its_value_to_the_statement_and_a_null_skips_it
         await conn.close()
 
 
+async def test_values_fixed_in_the_two_statements_stay_their_own(
+    database_url: str, own_functions: None
+) -> None:
+    """SQLAlchemy names a statement's fixed values (a LIMIT) `param_1`, ... anew in each
+    statement: the step's LIMIT 1 and the statement's LIMIT 2 are two parameters."""
+    first_user = select(User.id).order_by(User.id).limit(1).subquery("first_user")
+    after_first = ServerFunction(
+        "test_after_first",
+        select(User.id).where(User.id != any_(_FOUND)).order_by(User.id).limit(2),
+        first=FirstStep("found", select(func.array_agg(first_user.c.id))),
+    )
+    assert len(after_first.parameters()) == 2
+    conn = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        await _users(conn, "ann", "bob", "cy", "dee")
+        await after_first.install(conn)
+        assert [r["id"] for r in await _call(conn, after_first)] == [2, 3]
+    finally:
+        await conn.close()
+
+
 async def test_the_statement_sees_what_committed_while_the_first_step_waited(
     database_url: str, own_functions: None
 ) -> None:
