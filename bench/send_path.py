@@ -8,12 +8,13 @@ returns, for `--seconds` per variant, in this process, with no sockets and no br
 
 1. the ORM unit of work this project used before: session, access check, duplicate
    lookup, the insert, commit (five round trips);
-2. store.store_sends with one send per transaction (the chat row lock, then the one
-   statement, run as the connection's own function: planned once per connection);
+2. store.store_sends with one send per transaction (one call of the connection's own
+   function, planned once per connection: the chat row lock, then the store statement);
 3. messages.service.send_message, which batches each chat's waiting sends, and stores
    the runs of the chats waiting together in one transaction (lanes.py);
-4. raw asyncpg running variant 2's transaction with the statement itself, prepared, as
-   PostgreSQL runs any prepared statement: planned anew on every call.
+4. raw asyncpg running variant 2's two statements (the lock, then the store) each
+   prepared, as PostgreSQL runs any prepared statement: planned anew on every call, and
+   a round trip each.
 
 Prints messages/s and CPU milliseconds per message in this process and in PostgreSQL
 (embedded server only), and each variant's rate as a ratio of the raw one; then the same

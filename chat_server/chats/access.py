@@ -73,19 +73,28 @@ def members_among(chat_id: ColumnElement[Any], user_ids: ColumnElement[Any]) -> 
     )
 
 
-# The chat row lock for a batch of the message pipeline, in a statement of its own: a
-# statement's snapshot is fixed when it starts, so a membership check in a statement
-# that waited for the lock would not see a removal committed during the wait. Only a
-# batch with a member among `user_ids` takes it (a row comes back): anyone else's
-# requests must not hold up the chat. Returns the transaction's id, so that a COMMIT
-# whose reply is lost can be looked up (see messages/chat_transaction.py).
-LOCK_CHAT_FOR_MEMBERS = (
-    select(cast(func.pg_current_xact_id(), Text).label("xact"))
-    .where(
-        Chat.id == CHAT,
-        members_among(CHAT, bindparam("user_ids", type_=ARRAY(BigInteger))).exists(),
+def lock_chat_for_members(
+    chat_id: ColumnElement[Any], user_ids: ColumnElement[Any], *columns: Any
+) -> Select[Any]:
+    """The chat row lock for a batch of the message pipeline, in a statement of its own
+    (alone, or as a direct_sql.FirstStep): a statement's snapshot is fixed when it
+    starts, so a membership check in a statement that waited for the lock would not see
+    a removal committed during the wait. Only a batch with a member among `user_ids`
+    (an array) takes it (a row of `columns` comes back): anyone else's requests must not
+    hold up the chat."""
+    return (
+        select(*columns)
+        .where(Chat.id == chat_id, members_among(chat_id, user_ids).exists())
+        .with_for_update(of=Chat)
     )
-    .with_for_update(of=Chat)
+
+
+# Returns the transaction's id, so that a COMMIT whose reply is lost can be looked up
+# (see messages/chat_transaction.py).
+LOCK_CHAT_FOR_MEMBERS = lock_chat_for_members(
+    CHAT,
+    bindparam("user_ids", type_=ARRAY(BigInteger)),
+    cast(func.pg_current_xact_id(), Text).label("xact"),
 )
 
 

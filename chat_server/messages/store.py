@@ -40,12 +40,13 @@ from sqlalchemy.orm import aliased
 from chat_server.chats.access import (
     CHAT,
     chat_member_pairs,
+    lock_chat_for_members,
     lock_free_chats_for_members,
     members_among,
 )
 from chat_server.chats.models import Chat
 from chat_server.direct_sql import DirectConnection, FirstStep, Rows, ServerFunction
-from chat_server.messages.chat_transaction import HeldLock, run_locked, run_self_locking
+from chat_server.messages.chat_transaction import HeldLock, run_self_locking
 from chat_server.messages.models import Message
 from chat_server.messages.outcomes import (
     Duplicate,
@@ -207,13 +208,23 @@ def _store_sends_statement(*, into_locked_chats: bool = False) -> Select[Any]:
 
 # Run as a function of the connection's own: planned once per connection, not per call.
 STORE_SENDS = ServerFunction("store_sends", _store_sends_statement())
-# Locks the free rows of the sends' chats, then stores their sends: one call, two
-# statements (the store sees what committed while the lock was being taken).
+# The send path's calls: each locks its chats' rows, then stores their sends (a
+# statement of its own, which sees what committed while the lock was being taken), so
+# BEGIN, the call and COMMIT are the transaction's round trips.
+_INTO_LOCKED_CHATS = _store_sends_statement(into_locked_chats=True)
+# Any number of chats, only the rows that are free (the store lane's shared transaction).
 _free = lock_free_chats_for_members(_CHAT_IDS, _SENDER_IDS).subquery("free")
 STORE_SENDS_IN_FREE_CHATS = ServerFunction(
     "store_sends_in_free_chats",
-    _store_sends_statement(into_locked_chats=True),
+    _INTO_LOCKED_CHATS,
     first=FirstStep(_LOCKED_CHAT_IDS.key, select(func.array_agg(_free.c.id))),
+)
+# One chat, waiting for its row (`chat`: every send is into it).
+_chat = lock_chat_for_members(CHAT, _SENDER_IDS, Chat.id).subquery("chat")
+STORE_SENDS_IN_CHAT = ServerFunction(
+    "store_sends_in_chat",
+    _INTO_LOCKED_CHATS,
+    first=FirstStep(_LOCKED_CHAT_IDS.key, select(func.array_agg(_chat.c.id))),
 )
 
 _SENDER_ID = bindparam("sender", type_=BigInteger)
@@ -241,11 +252,12 @@ async def store_sends(
     whose ids are new, in the order given; one outcome per send. Raises when the batch
     failed as a whole (nothing was stored)."""
 
-    async def store(conn: DirectConnection) -> Rows:
-        return await conn.execute(STORE_SENDS, _arguments([(chat_id, s) for s in sends]))
+    async def store(conn: DirectConnection) -> tuple[HeldLock | None, Rows]:
+        params = {"chat": chat_id, **_arguments([(chat_id, send) for send in sends])}
+        rows = await conn.execute(STORE_SENDS_IN_CHAT, params)
+        return (HeldLock(rows[0].xact, chat_id) if rows else None), rows
 
-    user_ids = [send.sender_id for send in sends]
-    rows = await run_locked(engine, chat_id=chat_id, user_ids=user_ids, work=store)
+    rows = await run_self_locking(engine, store)
     if isinstance(rows, Refused):  # no member among the senders, or no chat
         return [rows for _ in sends]
     return await _answers(engine, rows)

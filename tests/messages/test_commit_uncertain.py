@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from chat_server.config import Settings
 from chat_server.db import make_engine
 from chat_server.messages.outcomes import Send, Stored
-from chat_server.messages.store import store_sends_in_free_chats
+from chat_server.messages.store import store_sends, store_sends_in_free_chats
 from chat_server.presence.store import LocalPresence
 from tests.support.api import TestUser, private_chat, register
 from tests.support.db import plain_dsn, rows
@@ -314,3 +314,29 @@ async def test_a_lost_commit_of_a_transaction_over_several_chats_is_settled_for_
         assert outcome.message.seq == 1
     stored = await rows(database_url, "SELECT chat_id FROM messages ORDER BY chat_id")
     assert [r["chat_id"] for r in stored] == sorted(chat_ids)
+
+
+@pytest.mark.parametrize("lost", ["reply", "request"])
+async def test_a_lost_commit_of_a_chat_stored_on_its_own_is_settled(
+    client: httpx.AsyncClient, database_url: str, relay: TcpRelay, lost: str
+) -> None:
+    """A chat's run stored on its own (its row was busy for the shared transaction):
+    the call that waits for the row takes the lock in its first step, and its rows carry
+    the transaction's id, so a lost COMMIT is settled as the shared one's is."""
+    bob, alice = await register(client, "Bob"), await register(client, "Alice")
+    chat_id = await private_chat(client, bob, alice)
+    engine = make_engine(_through(relay, database_url), pool_size=2)
+    if lost == "reply":
+        relay.lose_reply_to_next(b"COMMIT")
+    else:
+        relay.lose_next(b"COMMIT")
+    try:
+        sends = [Send(bob.id, "first", uuid.uuid4()), Send(alice.id, "second", uuid.uuid4())]
+        outcomes = await store_sends(engine, chat_id=chat_id, sends=sends)
+    finally:
+        await engine.dispose()
+
+    assert (relay.replies_lost if lost == "reply" else relay.requests_lost) == 1
+    assert [o.message.seq for o in outcomes if isinstance(o, Stored)] == [1, 2]
+    stored = await rows(database_url, "SELECT text FROM messages ORDER BY seq")
+    assert [r["text"] for r in stored] == ["first", "second"]

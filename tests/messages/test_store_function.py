@@ -16,14 +16,19 @@ from chat_server.db import make_engine
 from chat_server.direct_sql import PLAN_SETTINGS, ServerFunction, sql_and_arguments
 from chat_server.embedded_db import ensure_database
 from chat_server.messages.outcomes import Send, Stored
-from chat_server.messages.store import STORE_SENDS, STORE_SENDS_IN_FREE_CHATS, store_sends
+from chat_server.messages.store import (
+    STORE_SENDS,
+    STORE_SENDS_IN_CHAT,
+    STORE_SENDS_IN_FREE_CHATS,
+    store_sends,
+)
 from chat_server.migrate import upgrade_to_head
 from tests.messages.test_history_depth import big_chat, plan_nodes
 from tests.support.db import plain_dsn
 
 OTHER_CHATS, MEMBERS_EACH = 400, 5
 TABLES = {"messages", "chats", "chat_members"}
-FUNCTIONS = (STORE_SENDS, STORE_SENDS_IN_FREE_CHATS)  # the send path's
+FUNCTIONS = (STORE_SENDS, STORE_SENDS_IN_FREE_CHATS, STORE_SENDS_IN_CHAT)  # the send path's
 
 
 async def _many_chats(conn: asyncpg.Connection) -> None:
@@ -190,6 +195,7 @@ async def test_a_function_planned_while_the_tables_are_empty_still_reads_through
 
             async def send(function: ServerFunction, text: str) -> asyncpg.Record:
                 params = {
+                    "chat": chat_id,
                     "chat_ids": [chat_id],
                     "sender_ids": [1],
                     "texts": [text],
@@ -202,17 +208,21 @@ async def test_a_function_planned_while_the_tables_are_empty_still_reads_through
                 return row
 
             # The first calls plan the functions, on empty tables.
-            assert (await send(STORE_SENDS, "first"))["seq"] == 1
-            assert (await send(STORE_SENDS_IN_FREE_CHATS, "second"))["seq"] == 2
+            for seq, function in enumerate(FUNCTIONS, start=1):
+                assert (await send(function, "early"))["seq"] == seq
+            last = len(FUNCTIONS) + 20_000
             await conn.execute(
                 "INSERT INTO messages (chat_id, sender_id, text, client_msg_id, seq, pts)"
-                " SELECT $1, 1, 'old', gen_random_uuid(), g, g FROM generate_series(3, 20002) g",
+                " SELECT $1, 1, 'old', gen_random_uuid(), g, g"
+                " FROM generate_series($2::bigint, $3) AS g",
                 chat_id,
+                len(FUNCTIONS) + 1,
+                last,
             )
             await conn.execute(
-                "UPDATE chats SET last_seq = 20002, last_pts = 20002 WHERE id = $1", chat_id
+                "UPDATE chats SET last_seq = $2, last_pts = $2 WHERE id = $1", chat_id, last
             )
-            for seq, function in enumerate(FUNCTIONS, start=20003):
+            for seq, function in enumerate(FUNCTIONS, start=last + 1):
                 async with conn.transaction():
                     assert (await send(function, "later"))["seq"] == seq
                     seq_scans = await conn.fetch(
