@@ -283,6 +283,18 @@ async def test_after_a_lost_commit_the_same_id_used_in_another_chat_meanwhile_is
         assert await _rows(database_url) == ["for Carol"]
 
 
+def _lose_next_commit(relay: TcpRelay, lost: str) -> None:
+    """The next COMMIT's reply is lost (it committed) or the COMMIT itself (it did not)."""
+    if lost == "reply":
+        relay.lose_reply_to_next(b"COMMIT")
+    else:
+        relay.lose_next(b"COMMIT")
+
+
+def _commits_lost(relay: TcpRelay, lost: str) -> int:
+    return relay.replies_lost if lost == "reply" else relay.requests_lost
+
+
 @pytest.mark.parametrize("lost", ["reply", "request"])
 async def test_a_lost_commit_of_a_transaction_over_several_chats_is_settled_for_all(
     client: httpx.AsyncClient, database_url: str, relay: TcpRelay, lost: str
@@ -294,10 +306,7 @@ async def test_a_lost_commit_of_a_transaction_over_several_chats_is_settled_for_
     others = [await register(client, name) for name in ("Alice", "Carol", "Dave")]
     chat_ids = [await private_chat(client, bob, other) for other in others]
     engine = make_engine(_through(relay, database_url), pool_size=2)
-    if lost == "reply":
-        relay.lose_reply_to_next(b"COMMIT")
-    else:
-        relay.lose_next(b"COMMIT")
+    _lose_next_commit(relay, lost)
     try:
         answers = await store_sends_in_free_chats(
             engine,
@@ -306,7 +315,7 @@ async def test_a_lost_commit_of_a_transaction_over_several_chats_is_settled_for_
     finally:
         await engine.dispose()
 
-    assert (relay.replies_lost if lost == "reply" else relay.requests_lost) == 1
+    assert _commits_lost(relay, lost) == 1
     for chat_id, answer in zip(chat_ids, answers, strict=True):
         assert answer is not None
         [outcome] = answer
@@ -326,17 +335,14 @@ async def test_a_lost_commit_of_a_chat_stored_on_its_own_is_settled(
     bob, alice = await register(client, "Bob"), await register(client, "Alice")
     chat_id = await private_chat(client, bob, alice)
     engine = make_engine(_through(relay, database_url), pool_size=2)
-    if lost == "reply":
-        relay.lose_reply_to_next(b"COMMIT")
-    else:
-        relay.lose_next(b"COMMIT")
+    _lose_next_commit(relay, lost)
     try:
         sends = [Send(bob.id, "first", uuid.uuid4()), Send(alice.id, "second", uuid.uuid4())]
         outcomes = await store_sends(engine, chat_id=chat_id, sends=sends)
     finally:
         await engine.dispose()
 
-    assert (relay.replies_lost if lost == "reply" else relay.requests_lost) == 1
+    assert _commits_lost(relay, lost) == 1
     assert [o.message.seq for o in outcomes if isinstance(o, Stored)] == [1, 2]
     stored = await rows(database_url, "SELECT text FROM messages ORDER BY seq")
     assert [r["text"] for r in stored] == ["first", "second"]
