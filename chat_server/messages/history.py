@@ -113,7 +113,6 @@ def _page_statement(order: PageOrder) -> Select[Any]:
         .lateral("quote")
     )
     reactions = _reactions_of(page)
-    by = page.c.pts if order is PageOrder.PTS else page.c.seq  # the page ascending
     # The quote as views.message_out makes it: none when the message answers none, or
     # when the one it answers is not there.
     reply_to = case(
@@ -124,36 +123,41 @@ def _page_statement(order: PageOrder) -> Select[Any]:
             ),
         )
     )
-    # MessageOut's fields, by name and shape.
-    message = _json_object(
-        id=page.c.id,
-        chat_id=page.c.chat_id,
-        sender_id=page.c.sender_id,
-        seq=page.c.seq,
-        pts=page.c.pts,
-        text=page.c.text,
-        created_at=_utc_time(page.c.created_at),
-        edited_at=_utc_time(page.c.edited_at),
-        deleted=page.c.deleted_at.is_not(None),
-        reply_to=reply_to,
-        reactions=func.coalesce(reactions.c.reactions, literal_column("'[]'::json")),
-        is_read=page.c.is_read,
-        client_msg_id=page.c.client_msg_id,
-    )
-    messages = func.json_agg(aggregate_order_by(message, by)).filter(page.c.id.is_not(None))
-    return (
+    # MessageOut's fields, by name, shape and order: each row becomes one object, its
+    # columns the keys (a whole row to JSON costs PostgreSQL less than json_build_object
+    # with the names spelt out: 0.40-0.46 against 0.47-0.54 ms of its CPU per page).
+    message = (
         select(
-            access.c.last_seq.label("chat_last_seq"),
-            # As text: REST sends it as it is, sync has pydantic read it (HistoryPage).
-            cast(func.coalesce(messages, literal_column("'[]'::json")), Text).label("messages"),
+            page.c.id,
+            page.c.chat_id,
+            page.c.sender_id,
+            page.c.seq,
+            page.c.pts,
+            page.c.text,
+            _utc_time(page.c.created_at).label("created_at"),
+            _utc_time(page.c.edited_at).label("edited_at"),
+            page.c.deleted_at.is_not(None).label("deleted"),
+            reply_to.label("reply_to"),
+            func.coalesce(reactions.c.reactions, literal_column("'[]'::json")).label("reactions"),
+            page.c.is_read,
+            page.c.client_msg_id,
         )
         .select_from(
-            access.outerjoin(page, true())
-            .outerjoin(quote, true())
-            .outerjoin(reactions, reactions.c.message_id == page.c.id)
+            page.outerjoin(quote, true()).outerjoin(reactions, reactions.c.message_id == page.c.id)
         )
-        .group_by(access.c.last_seq)
+        .subquery("message")
     )
+    by = message.c.pts if order is PageOrder.PTS else message.c.seq  # the page ascending
+    messages = (
+        select(func.json_agg(aggregate_order_by(message.table_valued(), by)))
+        .select_from(message)
+        .scalar_subquery()
+    )
+    return select(
+        access.c.last_seq.label("chat_last_seq"),
+        # As text: REST sends it as it is, sync has pydantic read it (HistoryPage).
+        cast(func.coalesce(messages, literal_column("'[]'::json")), Text).label("messages"),
+    ).select_from(access)
 
 
 def _utc_time(timestamp: Any) -> ColumnElement[Any]:
