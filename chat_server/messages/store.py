@@ -4,8 +4,9 @@ Sending is the hot path, so it skips the ORM unit of work (several times the CPU
 message, see bench/send_path.py) and runs one SQLAlchemy Core statement, built from the
 models (a renamed column fails at import, not at run time): the membership check, the
 duplicate lookup, the check that a replied-to message exists, taking each chat's next
-seqs and pts and the insert, in the transaction that has just taken the chats' row
-locks (chat_transaction.py).
+seqs and pts and the insert, right after the chats' row locks are taken: by the first
+statement of the same call on the send path (STORE_SENDS_IN_FREE_CHATS,
+STORE_SENDS_IN_CHAT), by a statement of its own for the seed (chat_transaction.py).
 """
 
 import logging
@@ -76,7 +77,7 @@ def _store_sends_statement(*, into_locked_chats: bool = False) -> Select[Any]:
     rows the transaction holds) are stored and answered, each row with its send's chat
     (`into_chat_id`) and the transaction's id (`xact`, see chat_transaction.py).
 
-    Under the row locks of the chats (chat_transaction.py), so the seqs and pts taken
+    Under the row locks of the chats (taken just before, see above), so the seqs and pts taken
     from chats are gapless, and clock_timestamp() makes send-time order agree with seq
     order (a chat's sends of one statement share one time). A send with one of these
     ids committed elsewhere after this snapshot makes the INSERT fail on the unique
