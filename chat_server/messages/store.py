@@ -47,7 +47,7 @@ from chat_server.chats.access import (
 )
 from chat_server.chats.models import Chat
 from chat_server.direct_sql import DirectConnection, FirstStep, Rows, ServerFunction
-from chat_server.messages.chat_transaction import HeldLock, run_self_locking
+from chat_server.messages.chat_transaction import HeldLock, SelfLocking, run_self_locking
 from chat_server.messages.models import Message
 from chat_server.messages.outcomes import (
     Duplicate,
@@ -253,12 +253,8 @@ async def store_sends(
     whose ids are new, in the order given; one outcome per send. Raises when the batch
     failed as a whole (nothing was stored)."""
 
-    async def store(conn: DirectConnection) -> tuple[HeldLock | None, Rows]:
-        params = {"chat": chat_id, **_arguments([(chat_id, send) for send in sends])}
-        rows = await conn.execute(STORE_SENDS_IN_CHAT, params)
-        return (HeldLock(rows[0].xact, chat_id) if rows else None), rows
-
-    rows = await run_self_locking(engine, store)
+    params = {"chat": chat_id, **_arguments([(chat_id, send) for send in sends])}
+    rows = await run_self_locking(engine, _locking_store(STORE_SENDS_IN_CHAT, params))
     if isinstance(rows, Refused):  # no member among the senders, or no chat
         return [rows for _ in sends]
     return await _answers(engine, rows)
@@ -277,11 +273,8 @@ async def store_sends_in_free_chats(
     if len({chat_id for chat_id, _ in batches}) != len(batches):
         raise ValueError("one batch per chat")
 
-    async def store(conn: DirectConnection) -> tuple[HeldLock | None, Rows]:
-        given = [(chat_id, send) for chat_id, sends in batches for send in sends]
-        rows = await conn.execute(STORE_SENDS_IN_FREE_CHATS, _arguments(given))
-        return (HeldLock(rows[0].xact, rows[0].into_chat_id) if rows else None), rows
-
+    given = [(chat_id, send) for chat_id, sends in batches for send in sends]
+    store = _locking_store(STORE_SENDS_IN_FREE_CHATS, _arguments(given))
     result = await run_self_locking(engine, store)
     rows = Rows() if isinstance(result, Refused) else result
     locked = {row.into_chat_id for row in rows}
@@ -297,6 +290,17 @@ async def store_sends_in_free_chats(
         answered.append(outcomes[start : start + len(sends)])
         start += len(sends)
     return answered
+
+
+def _locking_store(function: ServerFunction, params: dict[str, Any]) -> SelfLocking[Rows]:
+    """A store call as work that takes its own locks: the lock it holds comes back on its
+    rows (`xact`, `into_chat_id`); no rows, no lock."""
+
+    async def store(conn: DirectConnection) -> tuple[HeldLock | None, Rows]:
+        rows = await conn.execute(function, params)
+        return (HeldLock(rows[0].xact, rows[0].into_chat_id) if rows else None), rows
+
+    return store
 
 
 def _arguments(sends: Sequence[tuple[int, Send]]) -> dict[str, list[Any]]:
