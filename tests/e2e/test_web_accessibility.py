@@ -104,27 +104,22 @@ async def test_axe_finds_no_serious_problem_on_any_screen(
     await both_widths(shot, alice, "new-group-dialog")
 
 
-async def has_focus_ring(page: Page) -> bool:
-    """Whether the focused element shows it: an outline, or (text fields) a ring drawn
-    with box-shadow."""
-    shown: bool = await page.evaluate(
-        """() => {
-          const s = getComputedStyle(document.activeElement);
-          return s.outlineStyle !== "none" || s.boxShadow !== "none";
-        }"""
-    )
-    return shown
-
-
-# What a keyboard user would hear for the focused element, roughly: a chat's name, a
-# button's label, a field's label.
-FOCUSED = """() => {
+# Where the focus is, read in one go (a re-render between two reads would name one
+# element and measure another): what a keyboard user would hear for it, roughly (a chat's
+# name, a button's label, a field's label; "" on the page itself), and whether it shows
+# it: an outline, or (text fields) a ring drawn with box-shadow.
+FOCUS = """() => {
   const el = document.activeElement;
+  if (el === document.body) return ["", false];
+  const s = getComputedStyle(el);
+  const ring = s.outlineStyle !== "none" || s.boxShadow !== "none";
   const item = el.closest(".chat-item");
-  if (item) return "chat " + item.querySelector(".chat-name").textContent;
+  if (item) return ["chat " + item.querySelector(".chat-name").textContent, ring];
   const message = el.closest(".msg");
-  if (el.matches(".seen-by")) return "toggle " + message.querySelector(".text").textContent;
-  return el.getAttribute("aria-label") || el.placeholder || el.textContent.trim();
+  if (el.matches(".seen-by")) {
+    return ["toggle " + message.querySelector(".text").textContent, ring];
+  }
+  return [el.getAttribute("aria-label") || el.placeholder || el.textContent.trim(), ring];
 }"""
 
 
@@ -134,9 +129,9 @@ async def tab_to(page: Page, wanted: str, *, backwards: bool = False, limit: int
     key = "Shift+Tab" if backwards else "Tab"
     for _ in range(limit):
         await page.keyboard.press(key)
-        label: str = await page.evaluate(FOCUSED)
-        if label != "" and await page.evaluate("document.activeElement !== document.body"):
-            assert await has_focus_ring(page), f"no visible focus on {label!r}"
+        label, ring = await page.evaluate(FOCUS)
+        if label != "":
+            assert ring, f"no visible focus on {label!r}"
         if label == wanted:
             return
     raise AssertionError(f"{key} never reached {wanted!r}")
