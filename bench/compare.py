@@ -56,6 +56,7 @@ from bench.load import (  # noqa: E402
     database,
     free_port,
     raise_fd_limit,
+    server_pythonpath,
     serving,
     setup_users,
 )
@@ -85,7 +86,7 @@ def bench_server(
         *(sys.executable, str(ROOT / "bench" / script), "--port", str(port)),
         *("--dsn", db.dsn, "--pool-size", str(pool_size)),
     ]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": server_pythonpath()}
     with serving(command, env, workdir, base_url, script) as pid:
         yield base_url, pid
 
@@ -102,6 +103,13 @@ def start_profiler(py_spy: str, pid: int, seconds: float, name: str) -> subproce
         stdout=subprocess.DEVNULL,
         stderr=(PROFILES / f"profile-{name}.log").open("wb"),
     )
+
+
+def mark(text: str) -> None:
+    """With --trace: note when a phase starts or ends, beside the servers' traces."""
+    if trace_dir := os.environ.get("BENCH_TRACE_DIR"):
+        with open(os.path.join(trace_dir, "marks.txt"), "a", encoding="utf-8") as marks:
+            marks.write(f"{time.time():.3f} {text}\n")
 
 
 @dataclass
@@ -180,7 +188,9 @@ async def run_load(
         profiler = (
             start_profiler(py_spy, server.pid, plan.seconds, profile_name) if py_spy else None
         )
+        mark(f"{profile_name} window start {server.name} pid {server.pid}")
         await asyncio.sleep(plan.seconds)
+        mark(f"{profile_name} window end {server.name}")
         monitor.stop()
         results: list[lean_load.LeanResult] = []
         for _ in procs:
@@ -599,6 +609,7 @@ async def probe_acks(server: Server, count: int) -> list[float]:
     member = server.groups[0][0]
     sock = await Socket.open(server.base_url, member.token)
     times: list[float] = []
+    mark(f"probe start {server.name} pid {server.pid}")
     try:
         for _ in range(count):
             started = time.perf_counter()
@@ -612,6 +623,7 @@ async def probe_acks(server: Server, count: int) -> list[float]:
             times.append((time.perf_counter() - started) * 1000)
             await asyncio.sleep(0.02)
     finally:
+        mark(f"probe end {server.name}, ms in order: {' '.join(f'{t:.1f}' for t in times)}")
         await sock.close()
     return times
 
@@ -829,6 +841,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "history round and while the idle sockets' probe runs "
         "(bench/results/profile-*.txt)",
     )
+    p.add_argument(
+        "--trace",
+        metavar="DIR",
+        type=Path,
+        help="trace every server's event-loop stalls and garbage collections into "
+        "DIR/trace-PID.txt, with the phases' times in DIR/marks.txt (bench/tracing/)",
+    )
     p.add_argument("--output", type=Path, default=RESULTS_FILE)
     args = p.parse_args(argv)
     args.only = [phase.strip() for phase in args.only.split(",") if phase.strip()]
@@ -841,6 +860,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.trace:
+        args.trace.mkdir(parents=True, exist_ok=True)
+        os.environ["BENCH_TRACE_DIR"] = str(args.trace.resolve())
     raise_fd_limit()
     workdir = Path(tempfile.mkdtemp(prefix="chat-compare-"))
     load_before = os.getloadavg()

@@ -145,7 +145,7 @@ def chat_server(db: Database, workdir: Path, pool_size: int) -> Iterator[tuple[s
     base_url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": server_pythonpath(),
         "DATABASE_URL": db.url,
         "JWT_SECRET": secrets.token_hex(32),
         # Cheap hashing and no rate limits: setup and sends must not measure those.
@@ -166,6 +166,14 @@ def chat_server(db: Database, workdir: Path, pool_size: int) -> Iterator[tuple[s
     command = [sys.executable, "-m", "chat_server", "serve", "--host", "127.0.0.1"]
     with serving([*command, "--port", str(port)], env, workdir, base_url, "server") as pid:
         yield base_url, pid
+
+
+def server_pythonpath() -> str:
+    """The repository, and with BENCH_TRACE_DIR set (compare.py --trace) bench/tracing,
+    whose sitecustomize.py then traces the server's stalls."""
+    if os.environ.get("BENCH_TRACE_DIR"):
+        return os.pathsep.join([str(ROOT), str(ROOT / "bench" / "tracing")])
+    return str(ROOT)
 
 
 @contextlib.contextmanager

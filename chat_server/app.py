@@ -15,6 +15,7 @@ from chat_server.api_docs import DESCRIPTION, TAGS, install_api_docs
 from chat_server.auth.router import router as auth_router
 from chat_server.chats.router import router as chats_router
 from chat_server.config import Settings, get_settings
+from chat_server.direct_sql import warm_up
 from chat_server.groups.router import router as groups_router
 from chat_server.health import router as health_router
 from chat_server.http_errors import install_error_handlers
@@ -48,6 +49,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await runtime.presence.start()
+        await warm_up(runtime.engine)
         yield
         await runtime.presence.stop()
         await runtime.lanes.close()

@@ -189,3 +189,70 @@ async def test_the_statement_sees_what_committed_while_the_first_step_waited(
     finally:
         await conn.close()
         await rival.close()
+
+
+class _CountedConnection:
+    """A real asyncpg connection whose round trips are counted by kind."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self.connection = connection
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> object:
+        method = getattr(self.connection, name)
+        if name not in ("execute", "fetch", "prepare"):
+            return method
+
+        async def counted(*args: object, **kwargs: object) -> object:
+            self.calls.append(name)
+            return await method(*args, **kwargs)
+
+        return counted
+
+
+async def test_a_later_connection_gets_every_function_in_one_round_trip(
+    database_url: str,
+) -> None:
+    """The definitions are worked out once (a prepare and type lookups per statement) and
+    every later connection creates all the functions with one script."""
+    first = await asyncpg.connect(plain_dsn(database_url))
+    later = _CountedConnection(await asyncpg.connect(plain_dsn(database_url)))
+    try:
+        await direct_sql._install_missing(first, set())
+        installed: set[str] = set()
+        await direct_sql._install_missing(later, installed)  # type: ignore[arg-type]
+        assert later.calls == ["execute"]
+        assert installed == set(direct_sql._functions)
+        in_temp_schema = await later.connection.fetch(
+            "SELECT proname FROM pg_proc WHERE pronamespace = pg_my_temp_schema()"
+        )
+        assert {row["proname"] for row in in_temp_schema} == set(direct_sql._functions)
+    finally:
+        await first.close()
+        await later.connection.close()
+
+
+async def test_warm_up_leaves_a_pooled_connection_with_every_function(database_url: str) -> None:
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        await direct_sql.warm_up(engine)
+        async with engine.connect() as pooled:
+            raw = await pooled.get_raw_connection()
+            assert raw.info[direct_sql._INSTALLED] == set(direct_sql._functions)
+            in_temp_schema = await raw.driver_connection.fetch(
+                "SELECT proname FROM pg_proc WHERE pronamespace = pg_my_temp_schema()"
+            )
+            assert {row["proname"] for row in in_temp_schema} == set(direct_sql._functions)
+    finally:
+        await engine.dispose()
+
+
+async def test_warm_up_without_a_database_only_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """A server may start before its database: the first request installs instead."""
+    unreachable = "postgresql+asyncpg://nobody@127.0.0.1:1/none"
+    engine = make_engine(unreachable, pool_size=1)
+    try:
+        await direct_sql.warm_up(engine)
+    finally:
+        await engine.dispose()
+    assert "could not prepare a database connection" in caplog.text
