@@ -15,6 +15,7 @@ DIR/marks.txt that compare.py writes.
 import atexit
 import gc
 import os
+import signal
 import sys
 import threading
 import time
@@ -35,7 +36,9 @@ class _Trace:
         self.collections: list[tuple[float, int, float, int]] = []  # (wall, gen, ms, freed)
         self.stalls: list[tuple[float, str]] = []  # (wall, collapsed stack)
         self._gc_started = 0.0
-        self._loop_thread = threading.main_thread().ident
+        self.serving = False  # only a process that started a uvicorn server reports
+        self.heartbeat_task: object = None  # kept referenced, or it could be collected
+        self._loop_thread = threading.get_ident()  # sitecustomize runs in the main thread
 
     # --- garbage collections -------------------------------------------------------
     def on_gc(self, phase: str, info: dict[str, int]) -> None:
@@ -71,6 +74,8 @@ class _Trace:
 
     # --- the report ----------------------------------------------------------------
     def write(self) -> None:
+        if not self.serving:
+            return
         path = os.path.join(self.out_dir, f"trace-{os.getpid()}.txt")
         with open(path, "w", encoding="utf-8") as out:
             out.write(f"# {' '.join(sys.argv)}\n")
@@ -106,12 +111,16 @@ def _install(out_dir: str) -> None:
     async def startup(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         import asyncio
 
+        trace.serving = True
         trace.heartbeat_task = asyncio.get_running_loop().create_task(trace.beat())
         threading.Thread(target=trace.watch, name="stall-watchdog", daemon=True).start()
         return await original_startup(self, *args, **kwargs)
 
     uvicorn.server.Server.startup = startup  # type: ignore[method-assign]
     atexit.register(trace.write)
+    # uvicorn ends by raising SIGTERM again with the handler it found: make that an exit
+    # that runs atexit (the default handler kills the process before the report).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
 
 
 if TRACE_DIR:
