@@ -7,7 +7,10 @@
 
 A read batch runs both, the second over the seqs the first passed; a member leaving a
 group runs the second alone, over the seqs the leaver had not read. Both run under the
-chat row lock, so (read committed) each sees every watermark moved before it.
+chat row lock, so (read committed) each sees every watermark moved before it. A read
+batch takes that lock in the first statement's own call (a direct_sql.FirstStep, as the
+sends do): BEGIN, the lock and the move, the flip when a watermark passed a message,
+COMMIT.
 """
 
 from collections import defaultdict
@@ -17,9 +20,12 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    BindParameter,
     Select,
+    Text,
     and_,
     bindparam,
+    cast,
     column,
     exists,
     func,
@@ -31,22 +37,20 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 
-from chat_server.chats.access import CHAT
+from chat_server.chats.access import CHAT, lock_chat_for_members
 from chat_server.chats.models import Chat, ChatMember
-from chat_server.direct_sql import DirectConnection
+from chat_server.direct_sql import DirectConnection, FirstStep, ServerFunction
 from chat_server.events import MessagesRead
-from chat_server.messages.chat_transaction import run_locked
+from chat_server.messages.chat_transaction import HeldLock, run_self_locking
 from chat_server.messages.models import Message
 from chat_server.messages.outcomes import Read, Refused, WatermarkMove
 
 
-def _move_watermarks_statement() -> Select[Any]:
-    """One row per reader who is a member: their watermark before and after."""
+def _move_watermarks_statement(chat: BindParameter[Any]) -> Select[Any]:
+    """One row per reader who is a member: their watermark before and after, and the
+    transaction's id (for a lost COMMIT: messages/chat_transaction.py)."""
     given = (
-        func.unnest(
-            bindparam("user_ids", type_=ARRAY(BigInteger)),
-            bindparam("seqs", type_=ARRAY(BigInteger)),
-        )
+        func.unnest(_READERS, bindparam("seqs", type_=ARRAY(BigInteger)))
         .table_valued(column("user_id", BigInteger), column("seq", BigInteger))
         .render_derived(name="given")
     )
@@ -64,24 +68,32 @@ def _move_watermarks_statement() -> Select[Any]:
             ),
         )
         .select_from(asked)
-        .join(ChatMember, and_(ChatMember.chat_id == CHAT, ChatMember.user_id == asked.c.user_id))
-        .join(Chat, Chat.id == CHAT)
+        .join(ChatMember, and_(ChatMember.chat_id == chat, ChatMember.user_id == asked.c.user_id))
+        .join(Chat, Chat.id == chat)
         .cte("mine")
     )
     moved = (
         update(ChatMember)
         .where(
-            ChatMember.chat_id == CHAT,
+            ChatMember.chat_id == chat,
             ChatMember.user_id == mine.c.user_id,
             mine.c.current > mine.c.previous,
         )
         .values(last_read_seq=mine.c.current)
         .cte("moved")
     )
-    return select(mine.c.user_id, mine.c.previous, mine.c.current).add_cte(moved)
+    xact = cast(func.pg_current_xact_id(), Text).label("xact")
+    return select(mine.c.user_id, mine.c.previous, mine.c.current, xact).add_cte(moved)
 
 
-MOVE_WATERMARKS = _move_watermarks_statement()
+_READERS = bindparam("user_ids", type_=ARRAY(BigInteger))
+_LOCKED_CHAT = bindparam("locked_chat", type_=BigInteger)
+# The chat row lock, then the move: no member among the readers, no lock and no rows.
+MOVE_WATERMARKS = ServerFunction(
+    "move_watermarks",
+    _move_watermarks_statement(_LOCKED_CHAT),
+    first=FirstStep(_LOCKED_CHAT.key, lock_chat_for_members(CHAT, _READERS, Chat.id)),
+)
 
 _other = aliased(ChatMember, name="other")
 FLIP_READ = (
@@ -115,34 +127,34 @@ async def apply_reads(
     under the chat row lock. Refused when none of the readers is a member; a reader
     who is not has no move in the batch."""
 
-    async def move_and_flip(conn: DirectConnection) -> ReadBatch:
-        moves = await move_watermarks(conn, chat_id=chat_id, reads=reads)
+    async def move_and_flip(conn: DirectConnection) -> tuple[HeldLock | None, ReadBatch]:
+        lock, moves = await move_watermarks(conn, chat_id=chat_id, reads=reads)
         passed = [move for move in moves.values() if move.moved]
         if not passed:  # nobody passed a message: none can have become read
-            return ReadBatch(moves, [])
+            return lock, ReadBatch(moves, [])
         low = min(move.previous for move in passed)
         high = max(move.current for move in passed)
-        return ReadBatch(moves, await flip_read(conn, chat_id=chat_id, low=low, high=high))
+        newly_read = await flip_read(conn, chat_id=chat_id, low=low, high=high)
+        return lock, ReadBatch(moves, newly_read)
 
-    return await run_locked(
-        engine,
-        chat_id=chat_id,
-        user_ids=[read.user_id for read in reads],
-        work=move_and_flip,
-    )
+    return await run_self_locking(engine, move_and_flip)
 
 
 async def move_watermarks(
     conn: DirectConnection, *, chat_id: int, reads: Sequence[Read]
-) -> dict[int, WatermarkMove]:
-    """Statement 1 of the read rule; the readers who are members, with their moves."""
+) -> tuple[HeldLock | None, dict[int, WatermarkMove]]:
+    """The chat row lock, then statement 1 of the read rule, in one call: the lock held
+    (None when no reader is a member: then nothing is locked or moved) and the moves of
+    the readers who are members."""
     params = {
         "chat": chat_id,
         "user_ids": [read.user_id for read in reads],
         "seqs": [read.seq for read in reads],
     }
     rows = (await conn.execute(MOVE_WATERMARKS, params)).all()
-    return {row.user_id: WatermarkMove(row.user_id, row.previous, row.current) for row in rows}
+    lock = HeldLock(rows[0].xact, chat_id) if rows else None
+    moves = {row.user_id: WatermarkMove(row.user_id, row.previous, row.current) for row in rows}
+    return lock, moves
 
 
 async def flip_read(

@@ -2,7 +2,6 @@
 planned once per connection: its one generic plan must read through indexes in a busy
 database, and the function must come back with every new connection."""
 
-import asyncio
 import contextlib
 import json
 import uuid
@@ -10,11 +9,9 @@ import uuid
 import asyncpg
 import httpx
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from chat_server.db import make_engine
 from chat_server.direct_sql import PLAN_SETTINGS, ServerFunction, sql_and_arguments
-from chat_server.embedded_db import ensure_database
 from chat_server.messages.outcomes import Send, Stored
 from chat_server.messages.store import (
     STORE_SENDS,
@@ -22,38 +19,11 @@ from chat_server.messages.store import (
     STORE_SENDS_IN_FREE_CHATS,
     store_sends,
 )
-from chat_server.migrate import upgrade_to_head
 from tests.messages.test_history_depth import big_chat, plan_nodes
-from tests.support.db import plain_dsn
+from tests.support.db import fresh_database, many_chats, plain_dsn
 
-OTHER_CHATS, MEMBERS_EACH = 400, 5
 TABLES = {"messages", "chats", "chat_members"}
 FUNCTIONS = (STORE_SENDS, STORE_SENDS_IN_FREE_CHATS, STORE_SENDS_IN_CHAT)  # the send path's
-
-
-async def _many_chats(conn: asyncpg.Connection) -> None:
-    """Enough chats and members that reading either table whole would be the wrong plan."""
-    first = await conn.fetchval("SELECT coalesce(max(id), 0) + 1 FROM users")
-    users = OTHER_CHATS * MEMBERS_EACH
-    await conn.execute(
-        "INSERT INTO users (id, name, email, password) SELECT g, 'u' || g,"
-        " 'plan' || g || '@test.invalid', 'x' FROM generate_series($1::bigint, $2) AS g",
-        first,
-        first + users - 1,
-    )
-    chats = await conn.fetch(
-        "INSERT INTO chats (type) SELECT 'group' FROM generate_series(1, $1) RETURNING id",
-        OTHER_CHATS,
-    )
-    await conn.execute(
-        "INSERT INTO chat_members (chat_id, user_id)"
-        " SELECT (($2::bigint[])[(g / $3) + 1]), $1 + g FROM generate_series(0, $4 - 1) AS g",
-        first,
-        [row["id"] for row in chats],
-        MEMBERS_EACH,
-        users,
-    )
-    await conn.execute("ANALYZE users, chats, chat_members, messages")
 
 
 async def test_the_generic_plan_of_a_send_reads_only_through_indexes(
@@ -66,7 +36,7 @@ async def test_the_generic_plan_of_a_send_reads_only_through_indexes(
     alice, chat_id = await big_chat(client, database_url)
     conn = await asyncpg.connect(plain_dsn(database_url))
     try:
-        await _many_chats(conn)
+        await many_chats(conn)
         params = {
             "chat_ids": [chat_id, chat_id],
             "sender_ids": [alice.id, alice.id],
@@ -172,16 +142,9 @@ async def test_a_function_planned_while_the_tables_are_empty_still_reads_through
     """A new server plans each function on its first call, when `messages` is empty and
     never analysed, and keeps that plan for the connection's life: once the chat holds
     thousands of messages (and before any ANALYZE), a send still scans no table whole."""
-    name = "chat_fresh_" + uuid.uuid4().hex[:8]
-    fresh_url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    await ensure_database(database_url, name)
-    admin = await asyncpg.connect(plain_dsn(database_url))
-    try:
-        await asyncio.to_thread(upgrade_to_head, fresh_url)
-        conn = await asyncpg.connect(plain_dsn(fresh_url))
+    async with fresh_database(database_url, TABLES) as dsn:
+        conn = await asyncpg.connect(dsn)
         try:
-            for table in TABLES:  # no ANALYZE may come and plan the function again
-                await conn.execute(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
             await conn.execute(
                 "INSERT INTO users (id, name, email, password)"
                 " VALUES (1, 'Alice', 'alice@test.invalid', 'x')"
@@ -235,6 +198,3 @@ async def test_a_function_planned_while_the_tables_are_empty_still_reads_through
                 )
         finally:
             await conn.close()
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()

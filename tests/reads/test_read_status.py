@@ -274,3 +274,41 @@ async def test_a_non_members_read_never_locks_the_chat(client, app, database_url
     finally:
         await holding.rollback()
         await holder.close()
+
+
+async def test_a_reader_removed_while_the_read_waited_for_the_lock_is_refused(
+    client, app, database_url
+):
+    """The lock and the move are one call but two statements: the move takes its snapshot
+    after the lock, so it sees a removal committed while the read waited."""
+    alice, bob = await register(client, "Alice"), await register(client, "Bob")
+    chat_id = (await group(client, alice, [bob]))["chat_id"]
+    await send(client, alice, chat_id, "hello")
+    holder = await asyncpg.connect(plain_dsn(database_url))
+    holding = holder.transaction()
+    await holding.start()
+    committed = False
+    try:
+        await holder.execute("SELECT 1 FROM chats WHERE id = $1 FOR UPDATE", chat_id)
+        read = asyncio.create_task(_mark(_lanes(app, RecordingPublisher()), bob, chat_id, 1))
+        for _ in range(100):  # until the read waits for the row
+            waiting = await holder.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND query LIKE '%move_watermarks%'"
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.02)
+        assert waiting == 1
+        await holder.execute(
+            "DELETE FROM chat_members WHERE chat_id = $1 AND user_id = $2", chat_id, bob.id
+        )
+        await holding.commit()
+        committed = True
+    finally:
+        if not committed:
+            await holding.rollback()
+        await holder.close()
+    with pytest.raises(NotFound):
+        await asyncio.wait_for(read, 5)
+    assert await _is_read(client, alice, chat_id) == [False]
