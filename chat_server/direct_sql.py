@@ -338,7 +338,10 @@ async def warm_up(engine: AsyncEngine) -> None:
         async with _pooled(engine):
             pass
     except Exception as exc:
-        logger.warning("could not prepare a database connection at start-up: %s", exc)
+        # With the traceback: a broken function definition lands here too.
+        logger.warning(
+            "could not prepare a database connection at start-up: %s", exc, exc_info=True
+        )
 
 
 @asynccontextmanager

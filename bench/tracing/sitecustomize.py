@@ -3,11 +3,11 @@ this folder on the server's PYTHONPATH (Python imports `sitecustomize` at start-
 Neither the server nor the reference knows of it, and without `--trace` it is not loaded.
 
 What it records, written to DIR/trace-<pid>.txt when the process exits:
-- the event loop's lag: a task that sleeps 2 ms and notes how late it wakes;
+- the event loop's lag over 5 ms: a task that sleeps 2 ms and notes how late it wakes;
 - where the loop was while it was late: a watchdog thread samples the loop thread's
   stack whenever the heartbeat is more than STALL_MS overdue (a garbage collection holds
   the GIL, so the watchdog cannot sample inside one; the collections are timed instead);
-- every garbage collection: generation, duration, objects collected.
+- every garbage collection over 2 ms: generation, duration, objects collected.
 Each event carries wall-clock time, so it can be lined up with the phases in
 DIR/marks.txt that compare.py writes.
 """

@@ -2,8 +2,9 @@
 COMMIT, for every kind of request in the message pipeline (sends and reads alike).
 
 A COMMIT whose reply never arrives (the connection dropped) may or may not have
-happened. The locking statement (LOCK_CHAT_FOR_MEMBERS, or the store statement that
-follows a lock step) returns the transaction's id before COMMIT is sent; once the chat
+happened. The locking statement (LOCK_CHAT_FOR_MEMBERS), or the statement of a call
+that takes the lock in its first step (a send's store, a read batch's watermark move),
+returns the transaction's id before COMMIT is sent; once the chat
 row lock is free again, the transaction has ended, and PostgreSQL says how (`pg_xact_status`):
 committed, and the batch's results stand (they are published as usual, once); aborted,
 and the batch is simply run again.
@@ -74,8 +75,9 @@ async def run_locked(
 async def run_self_locking(engine: AsyncEngine, work: SelfLocking[Result]) -> Result | Refused:
     """run_locked for work that takes its chat row locks itself, in the statement it
     starts with (a direct_sql.FirstStep of the same call, say), and returns the lock it
-    holds (None when it took none, and so did nothing: Refused). One round trip fewer
-    than a lock statement of its own. Retried and raised as run_locked is."""
+    holds: None when it changed nothing (it may still hold a row lock until COMMIT, but
+    a lost COMMIT then lost nothing), answered Refused. One round trip fewer than a lock
+    statement of its own. Retried and raised as run_locked is."""
 
     async def locked(conn: DirectConnection) -> tuple[HeldLock | None, Result | Refused]:
         lock, result = await work(conn)

@@ -88,7 +88,8 @@ def _move_watermarks_statement(chat: BindParameter[Any]) -> Select[Any]:
 
 _READERS = bindparam("user_ids", type_=ARRAY(BigInteger))
 _LOCKED_CHAT = bindparam("locked_chat", type_=BigInteger)
-# The chat row lock, then the move: no member among the readers, no lock and no rows.
+# The chat row lock, then the move: no member among the readers, no lock and no rows
+# (nor rows when the move's later snapshot sees that the last of them was removed).
 MOVE_WATERMARKS = ServerFunction(
     "move_watermarks",
     _move_watermarks_statement(_LOCKED_CHAT),
@@ -144,7 +145,8 @@ async def move_watermarks(
     conn: DirectConnection, *, chat_id: int, reads: Sequence[Read]
 ) -> tuple[HeldLock | None, dict[int, WatermarkMove]]:
     """The chat row lock, then statement 1 of the read rule, in one call: the lock held
-    (None when no reader is a member: then nothing is locked or moved) and the moves of
+    (None when no reader is a member: then nothing was moved, though the lock may be
+    held when the last of them was removed while the lock was awaited) and the moves of
     the readers who are members."""
     params = {
         "chat": chat_id,

@@ -19,7 +19,7 @@ from chat_server.direct_sql import (
     sql_and_arguments,
 )
 from chat_server.users.models import User
-from tests.support.db import plain_dsn
+from tests.support.db import plain_dsn, wait_until_waiting_for_a_lock
 
 _BY_ID = select(User.id).where(User.id == bindparam("user", type_=BigInteger))
 
@@ -173,15 +173,7 @@ async def test_the_statement_sees_what_committed_while_the_first_step_waited(
             "INSERT INTO users (id, name, email, password) VALUES (2, 'bob', 'b@test.invalid', 'x')"
         )
         counting = asyncio.create_task(_call(conn, count_after_lock, chat=chat_id))
-        for _ in range(100):  # until the call waits for the rival's row lock
-            waiting = await rival.fetchval(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE wait_event_type = 'Lock' AND query LIKE '%test_count_after_lock%'"
-            )
-            if waiting:
-                break
-            await asyncio.sleep(0.05)
-        assert waiting, "the call never waited for the row lock"
+        await wait_until_waiting_for_a_lock(database_url, "%test_count_after_lock%")
         assert not counting.done()
         await holding.commit()
         [row] = await asyncio.wait_for(counting, 10)

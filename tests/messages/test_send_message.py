@@ -8,7 +8,7 @@ import asyncpg
 import httpx
 
 from tests.support.api import TestUser, group, private_chat, register, send
-from tests.support.db import plain_dsn, value
+from tests.support.db import plain_dsn, value, wait_until_waiting_for_a_lock
 
 
 async def _count_messages(database_url: str) -> int:
@@ -211,24 +211,11 @@ async def test_20_parallel_private_chat_requests_from_both_sides_make_one_chat(c
     )
 
 
-async def _wait_until_blocked_on_a_lock(conn: asyncpg.Connection) -> None:
-    for _ in range(500):
-        waiting = await conn.fetchval(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-        )
-        if waiting:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the send never waited for the chat lock")
-
-
 async def test_a_send_waiting_while_its_sender_is_removed_is_refused(client, database_url):
     """The removal holds the chat lock; a send that waited for it must see the removal."""
     alice, bob = await register(client, "Alice"), await register(client, "Bob")
     chat_id = (await group(client, alice, [bob]))["chat_id"]
     remover = await asyncpg.connect(plain_dsn(database_url))
-    watcher = await asyncpg.connect(plain_dsn(database_url))
     try:
         removal = remover.transaction()
         await removal.start()
@@ -236,7 +223,7 @@ async def test_a_send_waiting_while_its_sender_is_removed_is_refused(client, dat
         sending = asyncio.create_task(
             client.post(f"/chats/{chat_id}/messages", json={"text": "sneaky"}, headers=bob.headers)
         )
-        await _wait_until_blocked_on_a_lock(watcher)
+        await wait_until_waiting_for_a_lock(database_url)
         await remover.execute(
             "DELETE FROM chat_members WHERE chat_id = $1 AND user_id = $2", chat_id, bob.id
         )
@@ -244,7 +231,6 @@ async def test_a_send_waiting_while_its_sender_is_removed_is_refused(client, dat
         response = await sending
     finally:
         await remover.close()
-        await watcher.close()
     assert response.status_code == 404, response.text
     assert await _count_messages(database_url) == 0
 

@@ -13,7 +13,7 @@ from chat_server.messages import read_status
 from chat_server.messages import service as messages
 from chat_server.messages.lanes import ChatLanes
 from tests.support.api import group, register, send
-from tests.support.db import plain_dsn
+from tests.support.db import plain_dsn, wait_until_waiting_for_a_lock
 
 
 def _newly_read(publisher: RecordingPublisher) -> list[MessagesRead]:
@@ -291,15 +291,7 @@ async def test_a_reader_removed_while_the_read_waited_for_the_lock_is_refused(
     try:
         await holder.execute("SELECT 1 FROM chats WHERE id = $1 FOR UPDATE", chat_id)
         read = asyncio.create_task(_mark(_lanes(app, RecordingPublisher()), bob, chat_id, 1))
-        for _ in range(100):  # until the read waits for the row
-            waiting = await holder.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                " AND query LIKE '%move_watermarks%'"
-            )
-            if waiting:
-                break
-            await asyncio.sleep(0.02)
-        assert waiting == 1
+        await wait_until_waiting_for_a_lock(database_url, "%move_watermarks%")
         await holder.execute(
             "DELETE FROM chat_members WHERE chat_id = $1 AND user_id = $2", chat_id, bob.id
         )

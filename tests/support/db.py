@@ -102,3 +102,23 @@ async def many_chats(conn: asyncpg.Connection, *, analyze: bool = True) -> None:
     )
     if analyze:
         await conn.execute("ANALYZE users, chats, chat_members, messages")
+
+
+async def wait_until_waiting_for_a_lock(database_url: str, query_like: str = "%") -> None:
+    """Until a statement like `query_like` waits for a lock in this test's database.
+    Polled from a connection of its own, outside any transaction: a transaction reads
+    pg_stat_activity once and sees that same snapshot until it ends."""
+    watcher = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        for _ in range(500):
+            waiting = await watcher.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND datname = current_database() AND query LIKE $1",
+                query_like,
+            )
+            if waiting:
+                return
+            await asyncio.sleep(0.01)
+    finally:
+        await watcher.close()
+    raise AssertionError(f"no statement like {query_like!r} waited for a lock")
