@@ -72,6 +72,7 @@ def test_compare_bench_prints_every_floor_with_a_verdict(
         *("--latency-clients", "10", "--latency-seconds", "0.5", "--workers", "1"),
         *("--history-size", "500", "--history-repeats", "5", "--history-seconds", "0.3"),
         *("--idle-sockets", "10", "--idle-groups", "2", "--probes", "3"),
+        *("--trace", str(tmp_path / "trace")),
         server=session_server,
     )
 
@@ -87,6 +88,17 @@ def test_compare_bench_prints_every_floor_with_a_verdict(
     ):
         assert measure in out, measure
     assert (tmp_path / "compare.md").read_text(encoding="utf-8") in out
+    # --trace: every server that ran reported (ours and the reference for the send
+    # phases, the bare history server, a fresh pair per idle run), and the phases were
+    # marked.
+    marks = (tmp_path / "trace" / "marks.txt").read_text(encoding="utf-8")
+    assert marks.count("probe end ours, ms in order:") == 2
+    assert "latency window start reference" in marks
+    reports = [t.read_text() for t in (tmp_path / "trace").glob("trace-*.txt")]
+    assert len(reports) == 7
+    assert sum("lean_reference.py" in report.splitlines()[0] for report in reports) == 3
+    assert sum("bare_history.py" in report.splitlines()[0] for report in reports) == 1
+    assert all("# stall stacks" in report for report in reports)
 
 
 def test_search_bench_prints_every_query_kind_with_a_verdict(
