@@ -6,7 +6,7 @@
 
 import { store } from "../store.js";
 import { avatar } from "./avatar.js";
-import { el } from "./dom.js";
+import { el, placeChildren } from "./dom.js";
 import { linkify } from "./linkify.js";
 import { setTicks, ticks } from "./ticks.js";
 import { clockTime, fullTime } from "./time.js";
@@ -153,30 +153,33 @@ function updateQuote(quote, replyTo) {
   quote.setAttribute("aria-label", `In reply to ${name}: ${replyTo.text ?? "Deleted message"} (go to the message)`);
 }
 
-/** Chips "👍 2" under the text; mine pressed. Rebuilt only when they changed. */
+/** Chips "👍 2" under the text; mine pressed. A chip is kept per emoji and updated in
+ * place (the keyboard focus stays on it as counts change). */
 function updateReactions(box, reactions) {
   const myId = store.me.id;
   const signature = JSON.stringify(reactions.map((r) => [r.emoji, r.count, r.user_ids?.includes(myId)]));
   if (box.dataset.signature === signature) return;
   box.dataset.signature = signature;
   box.hidden = reactions.length === 0;
-  box.replaceChildren(
-    ...reactions.map((reaction) => {
+  const chips = new Map([...box.children].map((chip) => [chip.dataset.emoji, chip]));
+  placeChildren(
+    box,
+    reactions.map((reaction) => {
       const mine = Boolean(reaction.user_ids?.includes(myId));
-      const names = (reaction.user_ids ?? []).map((id) => store.userName(id)).join(", ");
-      return el(
-        "button",
-        {
-          type: "button",
-          class: mine ? "reaction mine" : "reaction",
-          dataset: { emoji: reaction.emoji },
-          "aria-pressed": String(mine),
-          title: names,
-        },
-        el("span", { class: "emoji" }, reaction.emoji),
-        " ",
-        el("span", { class: "count" }, String(reaction.count)),
-      );
+      const chip =
+        chips.get(reaction.emoji) ??
+        el(
+          "button",
+          { type: "button", dataset: { emoji: reaction.emoji } },
+          el("span", { class: "emoji" }, reaction.emoji),
+          " ",
+          el("span", { class: "count" }),
+        );
+      chip.className = mine ? "reaction mine" : "reaction";
+      chip.setAttribute("aria-pressed", String(mine));
+      chip.title = (reaction.user_ids ?? []).map((id) => store.userName(id)).join(", ");
+      chip.querySelector(".count").textContent = String(reaction.count);
+      return chip;
     }),
   );
 }

@@ -26,6 +26,23 @@ function append(node, children) {
   }
 }
 
+/**
+ * Make `wanted` the element children of `parent`, in order, moving as few nodes as
+ * possible: a node that is moved is detached for a moment, and a detached node loses the
+ * keyboard focus, which falls to <body> (a keyboard or screen reader user loses their
+ * place). So the unwanted children go first (the nodes after them then stay put), and a
+ * focused node that still had to move gets the focus back.
+ */
+export function placeChildren(parent, wanted) {
+  const focused = parent.contains(document.activeElement) ? document.activeElement : null;
+  const keep = new Set(wanted);
+  for (const child of [...parent.children]) if (!keep.has(child)) child.remove();
+  wanted.forEach((node, index) => {
+    if (parent.children[index] !== node) parent.insertBefore(node, parent.children[index] ?? null);
+  });
+  if (focused?.isConnected && document.activeElement !== focused) focused.focus({ preventScroll: true });
+}
+
 /** Replace all children of `node`. */
 export function setChildren(node, ...children) {
   node.replaceChildren();

@@ -4,7 +4,7 @@
 
 import { store } from "../store.js";
 import { createBubble, updateBubble } from "./bubble.js";
-import { $, el } from "./dom.js";
+import { $, el, placeChildren } from "./dom.js";
 import { dayKey, dayLabel } from "./time.js";
 
 const nodes = new Map(); // key -> element of the open chat
@@ -120,12 +120,7 @@ function wantedNodes(chatId, { unreadAfter }) {
  */
 export function renderList(chatId, options) {
   currentOptions = options;
-  const list = container();
-  const wanted = wantedNodes(chatId, options);
-  wanted.forEach((node, index) => {
-    if (list.children[index] !== node) list.insertBefore(node, list.children[index] ?? null);
-  });
-  while (list.children.length > wanted.length) list.lastElementChild.remove();
+  placeChildren(container(), wantedNodes(chatId, options));
   updateRoving();
 }
 
